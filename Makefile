@@ -1,0 +1,39 @@
+# One entry point. `make test` and `make demo` work on a fresh machine: they build .venv themselves.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export PG_TEST_URL
+
+.PHONY: install lint test test-fast demo bench clean postgres
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check billing tests bench alembic
+	$(BIN)/mypy
+
+postgres:
+	@bash scripts/ensure-postgres.sh "$(PG_TEST_URL)"
+
+test: lint postgres
+	$(BIN)/pytest -q
+
+test-fast: install
+	$(BIN)/pytest -q -x -m "not slow"
+
+demo: install
+	$(BIN)/billing demo
+
+bench: install
+	$(BIN)/python bench/sandbox_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis billing.db*

@@ -1,0 +1,5 @@
+"""billing: a recurring-billing scheduler for Toast (merchant-initiated transactions)."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,26 @@
+"""The `billing` command: Typer app whose entry point builds settings once and passes them down."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from billing.cli import db_cmd
+from billing.cli.context import fail
+
+app = typer.Typer(
+    name="billing",
+    help="Recurring billing for Toast: plans, members, and scheduled card-on-file charges.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_cmd.app, name="db")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    sys.exit(0)

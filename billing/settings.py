@@ -1,0 +1,216 @@
+"""Typed settings, layered: defaults in code < config/billing.toml < .env < BILLING_* environment.
+
+Nested settings use ``__`` in environment names (``BILLING_TOAST__CLIENT_ID``). The entry point
+calls ``load_settings()`` once and passes the result down; nothing here is module-global.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from billing.errors import ConfigError
+
+DEFAULT_LOCATION = "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a01"
+PLACEHOLDER_SECRET = "sandbox-client-secret"
+ENV_PREFIX = "BILLING_"
+
+
+class ToastSettings(BaseModel):
+    base_url: str = Field("http://127.0.0.1:8790", description="Hosted checkout API base URL")
+    orders_base_url: str | None = Field(
+        None, description="Orders API base URL (standard Toast host); defaults to base_url"
+    )
+    client_id: str = Field("sandbox-client", description="Machine client id")
+    client_secret: SecretStr = Field(SecretStr(PLACEHOLDER_SECRET), description="Client secret")
+    location_guid: str = Field(DEFAULT_LOCATION, description="Default Toast location GUID")
+    rate_per_second: float = Field(20.0, gt=0, description="Per-location request rate limit")
+    rate_per_15min: int = Field(10_000, gt=0, description="Per-location 15-minute request limit")
+    connect_timeout_s: float = Field(5.0, gt=0, description="TCP connect timeout")
+    read_timeout_s: float = Field(30.0, gt=0, description="Read timeout for ordinary calls")
+    confirm_timeout_s: float = Field(60.0, gt=0, description="Read timeout for confirm calls")
+    max_retries: int = Field(4, ge=0, le=10, description="Transport retries for safe calls")
+    retry_deadline_s: float = Field(60.0, gt=0, description="Total time budget for retries")
+
+    @field_validator("base_url", "orders_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("location_guid")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        import uuid
+
+        try:
+            return str(uuid.UUID(value))
+        except ValueError as exc:
+            raise ValueError("must be a location GUID (UUID)") from exc
+
+
+class SchedulerSettings(BaseModel):
+    tick_interval_s: float = Field(30.0, gt=0, description="Seconds between sweep ticks")
+    reconcile_interval_s: float = Field(15.0, gt=0, description="Seconds between reconciler ticks")
+    claim_batch_size: int = Field(100, ge=1, le=10_000, description="Charges claimed per batch")
+    concurrency: int = Field(16, ge=1, le=1_000, description="Charges in flight per worker")
+    lease_s: float = Field(300.0, gt=0, description="How long a claim is held before reclaim")
+    horizon_days: int = Field(2, ge=1, le=366, description="Charges materialized this far ahead")
+    misfire_grace_s: int = Field(60, ge=1, description="APScheduler misfire grace time")
+
+
+class DunningSettings(BaseModel):
+    retry_days: list[int] = Field(
+        default_factory=lambda: [1, 3, 7, 14],
+        description="Days after the first decline on which a declined charge is retried",
+    )
+    final_action: Literal["pause", "cancel", "skip"] = Field(
+        "pause", description="What happens to a subscription when dunning ends"
+    )
+    max_attempts_30d: int = Field(15, ge=1, description="Card-network cap on re-attempts/30 days")
+
+    @field_validator("retry_days")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if any(day <= 0 for day in value) or value != sorted(set(value)):
+            raise ValueError("must be strictly increasing positive day counts, e.g. [1, 3, 7, 14]")
+        return value
+
+
+class BillingSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    mode: Literal["sandbox", "production"] = Field(
+        "sandbox", description="sandbox allows placeholder credentials; production refuses them"
+    )
+    database_url: str = Field("sqlite:///billing.db", description="SQLAlchemy database URL")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
+    api_key: SecretStr = Field(SecretStr("sandbox-api-key"), description="Enrollment API key")
+    toast: ToastSettings = Field(default_factory=ToastSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    dunning: DunningSettings = Field(default_factory=DunningSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholders_in_production(self) -> BillingSettings:
+        if self.mode == "production":
+            if self.toast.client_secret.get_secret_value() == PLACEHOLDER_SECRET:
+                raise ValueError(
+                    "toast.client_secret: the sandbox placeholder is refused in production"
+                )
+            if self.api_key.get_secret_value() == "sandbox-api-key":
+                raise ValueError("api_key: the sandbox placeholder is refused in production")
+            if not self.toast.base_url.startswith("https://"):
+                raise ValueError("toast.base_url: production needs https://")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+        )
+
+
+def default_config_file() -> Path | None:
+    """``BILLING_CONFIG_FILE`` if set, else ``config/billing.toml`` in the working directory."""
+    explicit = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+    if explicit:
+        return Path(explicit)
+    candidate = Path("config/billing.toml")
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(
+    *, config_file: Path | None = None, env_file: Path | None = Path(".env"), **overrides: Any
+) -> BillingSettings:
+    """Build the settings once; any invalid value raises ConfigError naming the setting."""
+    toml = config_file if config_file is not None else default_config_file()
+    if toml is not None and not toml.is_file():
+        raise ConfigError(f"config file {toml} does not exist", field="config_file")
+
+    class _Configured(BillingSettings):
+        model_config = SettingsConfigDict(toml_file=toml, env_file=env_file)
+
+    try:
+        return _Configured(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc), field=_first_field(exc)) from None
+
+
+def _first_field(exc: ValidationError) -> str:
+    errors = exc.errors()
+    return ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem: the dotted setting, its environment variable, and why."""
+    lines = []
+    for err in exc.errors():
+        dotted = ".".join(str(p) for p in err["loc"]) or "settings"
+        env = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"invalid setting {dotted} ({env}): {msg}")
+    return "; ".join(lines)
+
+
+def settings_table() -> list[tuple[str, str, str, str]]:
+    """(setting, environment variable, default, description) rows for docs and `billing config`."""
+    rows: list[tuple[str, str, str, str]] = []
+    for name, field in BillingSettings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for sub, subfield in annotation.model_fields.items():
+                default = subfield.get_default(call_default_factory=True)
+                rows.append(
+                    (
+                        f"{name}.{sub}",
+                        f"{ENV_PREFIX}{name.upper()}__{sub.upper()}",
+                        _show(default),
+                        subfield.description or "",
+                    )
+                )
+            continue
+        default = field.get_default(call_default_factory=True)
+        rows.append((name, f"{ENV_PREFIX}{name.upper()}", _show(default), field.description or ""))
+    return rows
+
+
+def _show(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return "(secret)"
+    return "" if value is None else str(value)

@@ -1,0 +1,1 @@
+"""The schedule store: SQLModel tables, engine setup, and the queries the engine needs."""
