@@ -8,6 +8,7 @@ import typer
 
 from billing.cli import db_cmd
 from billing.cli.context import fail
+from billing.sandbox import cli as sandbox_cli
 
 app = typer.Typer(
     name="billing",
@@ -16,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(sandbox_cli.app, name="sandbox")
 
 
 def main() -> None:
