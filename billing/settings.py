@@ -41,6 +41,12 @@ class ToastSettings(BaseModel):
     confirm_timeout_s: float = Field(60.0, gt=0, description="Read timeout for confirm calls")
     max_retries: int = Field(4, ge=0, le=10, description="Transport retries for safe calls")
     retry_deadline_s: float = Field(60.0, gt=0, description="Total time budget for retries")
+    retry_base_delay_s: float = Field(0.25, gt=0, description="First backoff step (full jitter)")
+    retry_max_delay_s: float = Field(8.0, gt=0, description="Largest backoff step")
+    token_refresh_margin_s: float = Field(
+        30.0, ge=0, description="Log in again this long before the token expires"
+    )
+    max_logins_per_hour: int = Field(2, ge=1, description="Login budget (Toast: at most 2/hour)")
 
     @field_validator("base_url", "orders_base_url")
     @classmethod
