@@ -12,9 +12,9 @@ import pytest
 
 from billing.clock import SystemClock
 from billing.sandbox import SandboxConfig, running_sandbox
+from billing.sandbox.remote import SandboxControl
 from billing.settings import ToastSettings
 from billing.toast import InMemoryTokenCache, ToastClient
-from tests.toast.sandbox_control import SandboxControl
 
 LOC_A = "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a01"
 LOC_B = "0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from billing.sandbox.remote import SandboxControl
 from billing.toast import InMemoryTokenCache, ToastClient, errors
 from tests.toast.conftest import LOC_A, LOC_B, VISA, ShiftedClock
-from tests.toast.sandbox_control import SandboxControl
 
 pytestmark = pytest.mark.anyio
 

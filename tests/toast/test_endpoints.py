@@ -10,6 +10,7 @@ import pytest
 
 import billing
 from billing.clock import SystemClock
+from billing.sandbox.remote import SandboxControl
 from billing.settings import ToastSettings
 from billing.toast import ToastClient, errors
 from billing.toast.models.base import StandingInstructionType, Usage
@@ -19,7 +20,6 @@ from billing.toast.models.payment_methods import MandateStatus
 from billing.toast.models.setup_intents import SetupIntentStatus
 from tests.toast.conftest import LOC_A, VISA
 from tests.toast.flows import card, charge, create_mit, enroll
-from tests.toast.sandbox_control import SandboxControl
 
 pytestmark = [pytest.mark.anyio, pytest.mark.toast_verified]
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from billing.sandbox.remote import SandboxControl, lose_response, server_error
 from billing.toast import ToastClient, errors
 from billing.toast.models.base import StandingInstructionType, Usage
 from billing.toast.models.orders import OrderPayment
 from tests.toast.conftest import LOC_A, VISA
 from tests.toast.flows import card, create_mit
-from tests.toast.sandbox_control import SandboxControl, lose_response, server_error
 
 pytestmark = pytest.mark.anyio
 

@@ -9,9 +9,9 @@ from typing import Any
 import anyio
 import pytest
 
+from billing.sandbox.remote import SandboxControl
 from billing.toast import ToastClient
 from tests.toast.conftest import LOC_A, VISA
-from tests.toast.sandbox_control import SandboxControl
 
 pytestmark = pytest.mark.anyio
 

@@ -7,12 +7,12 @@ import uuid
 
 import pytest
 
+from billing.sandbox.remote import SandboxControl, lose_response
 from billing.settings import PLACEHOLDER_SECRET
 from billing.toast import ToastClient, errors
 from billing.toast.models.orders import OrderPayment
 from tests.toast.conftest import LOC_A, VISA
 from tests.toast.flows import enroll
-from tests.toast.sandbox_control import SandboxControl, lose_response
 
 pytestmark = pytest.mark.anyio
 

@@ -1,7 +1,12 @@
-"""Test helper: the sandbox's /__sandbox__/ control API, and a few waiters over its state."""
+"""A small async client for the sandbox's ``/__sandbox__/`` control API (test mode only).
+
+Product code: the simulator moves the sandbox clock with it, the demo creates cards-on-file
+with it, and the tests read the sandbox's ledger and request log through it.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -12,6 +17,14 @@ JSON = dict[str, Any]
 class SandboxControl:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self._http = http
+
+    @classmethod
+    def at(cls, base_url: str, *, timeout: float = 10.0) -> SandboxControl:
+        """A control client owning its own connection pool (close with ``aclose``)."""
+        return cls(httpx.AsyncClient(base_url=base_url, timeout=timeout))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
     async def _get(self, endpoint: str, /, **params: Any) -> Any:
         response = await self._http.get(f"/__sandbox__/{endpoint}", params=params)
@@ -24,10 +37,12 @@ class SandboxControl:
         return response.json() if response.content else None
 
     async def items(self, kind: str, /, **params: Any) -> list[JSON]:
+        """``payment-intents``, ``mandates``, ``order-payments``, ``requests``, ..."""
         return list((await self._get(kind, **params))["items"])
 
     async def faults(self, *rules: JSON, **settings: Any) -> None:
-        await self._post("faults", {"seed": 7, "rules": list(rules), **settings})
+        await self._post("faults", {"seed": settings.pop("seed", 7), "rules": list(rules),
+                                    **settings})  # fmt: skip
 
     async def clear_faults(self) -> None:
         await self._post("faults", {})
@@ -38,6 +53,12 @@ class SandboxControl:
     async def advance(self, seconds: float) -> None:
         await self._post("clock", {"advanceSeconds": seconds})
 
+    async def set_clock(self, instant: datetime) -> None:
+        """Move the sandbox clock forward to ``instant`` (never backwards)."""
+        current = datetime.fromisoformat((await self._get("clock"))["now"])
+        if instant > current:
+            await self._post("clock", {"set": instant.isoformat()})
+
     async def stats(self) -> JSON:
         return dict(await self._get("stats"))
 
@@ -47,6 +68,7 @@ class SandboxControl:
     async def card_on_file(
         self, location: str, card: str, kind: str = "RECURRING", **kw: Any
     ) -> JSON:
+        """Run the real OFF_SESSION setup flow for ``card``; returns its mandate and method."""
         body = {"location": location, "cardNumber": card, "standingInstructionType": kind, **kw}
         return dict(await self._post("cards-on-file", body))
 
@@ -59,10 +81,12 @@ class SandboxControl:
 
 
 def lose_response(method: str, path: str, hits: int = 1) -> JSON:
+    """A fault rule: the next ``hits`` matching requests are applied, then their answer lost."""
     return {"method": method, "path": path, "lostResponseRate": 1.0, "maxHits": hits}
 
 
 def server_error(method: str, path: str, hits: int = 1, status: int = 503) -> JSON:
+    """A fault rule: the next ``hits`` matching requests get a 5xx and are not applied."""
     return {
         "method": method,
         "path": path,
