@@ -73,7 +73,6 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('access_token', sa.String(length=4000), nullable=False),
     sa.Column('expires_at', billing.store.types.UTCDateTime(), nullable=False),
-    sa.Column('obtained_at', billing.store.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_toast_token'))
     )
     op.create_table('mandate',
@@ -111,6 +110,7 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('amount_cents', sa.Integer(), nullable=True),
     sa.Column('next_cycle', sa.Integer(), nullable=False),
+    sa.Column('next_charge_at', billing.store.types.UTCDateTime(), nullable=True),
     sa.Column('cycles_paid', sa.Integer(), nullable=False),
     sa.Column('cancel_at_period_end', sa.Boolean(), nullable=False),
     sa.Column('created_at', billing.store.types.UTCDateTime(), nullable=False),
@@ -122,6 +122,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('subscription', schema=None) as batch_op:
         batch_op.create_index('ix_subscription_customer_id', ['customer_id'], unique=False)
+        batch_op.create_index('ix_subscription_next_charge_at', ['next_charge_at'], unique=False)
         batch_op.create_index('ix_subscription_status', ['status'], unique=False)
 
     op.create_table('charge',
@@ -203,6 +204,7 @@ def downgrade() -> None:
     op.drop_table('charge')
     with op.batch_alter_table('subscription', schema=None) as batch_op:
         batch_op.drop_index('ix_subscription_status')
+        batch_op.drop_index('ix_subscription_next_charge_at')
         batch_op.drop_index('ix_subscription_customer_id')
 
     op.drop_table('subscription')

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from billing.cli import db_cmd
+from billing.cli import db_cmd, engine_cmd
 from billing.cli.context import fail
 from billing.sandbox import cli as sandbox_cli
 
@@ -18,6 +18,9 @@ app = typer.Typer(
 )
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(sandbox_cli.app, name="sandbox")
+app.command()(engine_cmd.run)
+app.command()(engine_cmd.tick)
+app.command()(engine_cmd.simulate)
 
 
 def main() -> None:

@@ -114,6 +114,7 @@ class Subscription(SQLModel, table=True):
     __tablename__ = "subscription"
     __table_args__ = (
         Index("ix_subscription_status", "status"),
+        Index("ix_subscription_next_charge_at", "next_charge_at"),
         Index("ix_subscription_customer_id", "customer_id"),
     )
 
@@ -127,6 +128,7 @@ class Subscription(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     amount_cents: int | None = None  # overrides the plan's amount for future cycles
     next_cycle: int = 0  # materialization cursor: the next cycle without a charge row
+    next_charge_at: datetime | None = _utc(nullable=True)  # due time of next_cycle; None: done
     cycles_paid: int = 0
     cancel_at_period_end: bool = False
     created_at: datetime = _utc()
@@ -250,4 +252,3 @@ class ToastToken(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     access_token: str = Field(max_length=4000)
     expires_at: datetime = _utc()
-    obtained_at: datetime = _utc()

@@ -1,0 +1,202 @@
+"""Collects one charge through Toast: create, confirm, apply to a check, each phase recorded first.
+
+Money rules (shared/design.md invariants 2 and 3):
+- a create whose outcome is unknown leaves an orphan intent that is never confirmed (harmless;
+  it expires), and the charge gets a new attempt with a new externalReferenceId;
+- a confirm whose outcome is unknown is settled by reading *that* intent back (the
+  reconciler); it is never replaced by a new intent while it may still authorize.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from billing.clock import Clock
+from billing.domain import dunning
+from billing.domain.states import AttemptStatus
+from billing.engine import phases
+from billing.engine.jobs import ChargeJob
+from billing.store.db import Store
+from billing.toast import errors as toast_errors
+from billing.toast.facade import ToastClient
+from billing.toast.models.orders import OrderPayment
+from billing.toast.models.payment_intents import PaymentIntent, PaymentIntentStatus
+
+log = logging.getLogger("billing.engine")
+R = TypeVar("R")
+
+# Errors after which the create certainly or possibly did not produce a confirmable intent.
+RETRY_LATER = (
+    toast_errors.ToastTransportError,
+    toast_errors.ToastRateLimited,
+    toast_errors.ToastServerError,
+)
+
+
+class Charger:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        client: ToastClient,
+        clock: Clock,
+        policy: dunning.DunningPolicy,
+        lease_s: float,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.policy = policy
+        self.lease_s = lease_s
+
+    async def db(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Run one store transaction off the event loop."""
+        return await asyncio.to_thread(fn, self.store, *args, **kwargs)
+
+    def _log(self, action: str, job: ChargeJob, **extra: Any) -> None:
+        log.info(
+            action,
+            extra={"action": action, "charge_id": job.charge_id, "attempt_id": job.attempt_id}
+            | extra,
+        )
+
+    async def collect(self, job: ChargeJob) -> None:
+        """Create and confirm a fresh intent for ``job`` (an attempt already written ahead)."""
+        try:
+            intent = await self.client.payment_intents.create(
+                location=job.location_guid,
+                amount=job.amount_cents,
+                external_reference_id=job.external_reference_id,
+                email=job.email,
+                customer_id=job.toast_customer_id,
+                off_session=True,
+                mandate_id=job.toast_mandate_id,
+            )
+        except RETRY_LATER as exc:
+            self._log("intent_create_unsettled", job, error=type(exc).__name__)
+            await self.db(phases.abandoned, job, now=self.clock.now(), reason=str(exc))
+            return
+        except toast_errors.ToastAPIError as exc:
+            self._log("intent_create_refused", job, error=type(exc).__name__)
+            await self.db(phases.failed, job, now=self.clock.now(), error=str(exc))
+            return
+        secret = intent.session_secret.get_secret_value() if intent.session_secret else ""
+        job = await self.db(
+            phases.intent_created, job, intent_id=intent.id, session_secret=secret,
+            now=self.clock.now(),
+        )  # fmt: skip
+        self._log("intent_created", job)
+        await self.confirm(job)
+
+    async def confirm(self, job: ChargeJob) -> None:
+        """Send the confirm (recorded as sent first) and act on what comes back."""
+        assert job.intent_id is not None
+        await self.db(phases.confirm_sending, job, now=self.clock.now(), lease_s=self.lease_s)
+        try:
+            intent = await self.client.payment_intents.confirm(
+                job.intent_id,
+                location=job.location_guid,
+                session_secret=job.session_secret,
+                payment_method_id=job.payment_method_id,
+                customer_id=job.toast_customer_id,
+            )
+        except toast_errors.ToastDeclined as exc:
+            await self._declined(job, exc.decline_type, exc.decline_code)
+            return
+        except toast_errors.ToastConflict:
+            await self.read_back(job, may_confirm=False)
+            return
+        except toast_errors.ToastError as exc:
+            self._log("intent_confirm_unknown", job, error=type(exc).__name__)
+            await self.db(phases.unknown, job, now=self.clock.now(), reason=str(exc))
+            return
+        await self.act_on(job, intent)
+
+    async def read_back(self, job: ChargeJob, *, may_confirm: bool = True) -> None:
+        """GET the intent and act on its real status (after a 409, or for the reconciler)."""
+        assert job.intent_id is not None
+        try:
+            intent = await self.client.payment_intents.get(
+                job.intent_id, location=job.location_guid
+            )
+        except toast_errors.ToastError as exc:
+            await self.db(phases.unknown, job, now=self.clock.now(), reason=str(exc))
+            return
+        await self.act_on(job, intent, may_confirm=may_confirm)
+
+    async def act_on(
+        self, job: ChargeJob, intent: PaymentIntent, *, may_confirm: bool = True
+    ) -> None:
+        """Settle the attempt from the intent's real status (shared with the reconciler)."""
+        status = intent.status
+        if status in (PaymentIntentStatus.REQUIRES_CAPTURE, PaymentIntentStatus.SUCCEEDED):
+            await self.db(phases.authorized, job, now=self.clock.now())
+            await self.apply_to_check(job, intent)
+        elif intent.declined or status == PaymentIntentStatus.FAILED:
+            error = intent.last_payment_error
+            await self._declined(
+                job, error.type if error else "FAILED", error.code if error else None
+            )
+        elif status == PaymentIntentStatus.CANCELLED:
+            self._log("authorization_voided", job)
+            await self.db(phases.voided, job, now=self.clock.now())
+        elif status == PaymentIntentStatus.REQUIRES_PAYMENT_METHOD and may_confirm:
+            await self.confirm(job)  # the confirm never reached Toast: send it (same intent)
+        else:  # PROCESSING, or a status this client does not know yet
+            self._log("intent_processing", job, status=str(status))
+            await self.db(phases.unknown, job, now=self.clock.now(), reason=f"status {status}")
+
+    async def _declined(self, job: ChargeJob, kind: str | None, code: str | None) -> None:
+        self._log("intent_declined", job, decline_type=kind, decline_code=code)
+        await self.db(
+            phases.declined, job, decline_type=kind, decline_code=code, now=self.clock.now(),
+            policy=self.policy,
+        )  # fmt: skip
+
+    async def apply_to_check(self, job: ChargeJob, intent: PaymentIntent) -> None:
+        """Apply the authorized payment to a Toast check; Toast voids it after 5 minutes."""
+        try:
+            order_guid = None
+            if not await self._already_on_a_check(job):
+                order = await self.client.orders.create_order(
+                    location=job.location_guid, payments=[OrderPayment.for_intent(intent)]
+                )
+                order_guid = order.guid
+        except toast_errors.ToastError as exc:
+            self._log("check_apply_unknown", job, error=type(exc).__name__)
+            return  # still AUTHORIZED: the reconciler retries within the void window
+        revoke = await self.db(phases.paid, job, order_guid=order_guid, now=self.clock.now())
+        self._log("charge_paid", job, amount_cents=job.amount_cents)
+        if revoke is not None:
+            await self.revoke_mandate(revoke)
+
+    async def _already_on_a_check(self, job: ChargeJob) -> bool:
+        """After a lost answer the payment may already be on a check: look it up by guid."""
+        if job.attempt_status != AttemptStatus.AUTHORIZED:
+            return False
+        try:
+            await self.client.orders.get_payment(
+                job.external_reference_id, location=job.location_guid
+            )
+        except toast_errors.ToastNotFound:
+            return False
+        return True
+
+    async def revoke_mandate(self, revoke: phases.MandateToRevoke) -> None:
+        try:
+            await self.client.mandates.revoke(
+                revoke.toast_mandate_id, location=revoke.location_guid
+            )
+        except toast_errors.ToastNotFound:
+            pass  # already gone at Toast: record it revoked here too
+        except toast_errors.ToastError as exc:
+            log.warning(
+                "mandate_revoke_failed",
+                extra={"action": "mandate_revoke_failed", "mandate_id": revoke.mandate_id,
+                       "error": type(exc).__name__},
+            )  # fmt: skip
+            return
+        await self.db(phases.mandate_revoked, mandate_id=revoke.mandate_id, now=self.clock.now())

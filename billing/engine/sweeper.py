@@ -1,0 +1,149 @@
+"""One pass of the engine: materialize, claim and charge what is due, reconcile the unknown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from billing.clock import Clock
+from billing.domain import dunning
+from billing.engine import materialize, phases
+from billing.engine.charger import Charger
+from billing.engine.reconciler import Reconciler
+from billing.settings import BillingSettings
+from billing.store import leases
+from billing.store.db import Store
+from billing.toast.facade import ToastClient
+
+log = logging.getLogger("billing.engine")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TickReport:
+    at: datetime
+    materialized: int
+    charged: int
+    reconciled: int
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def policy_from(settings: BillingSettings) -> dunning.DunningPolicy:
+    return dunning.DunningPolicy(
+        retry_days=tuple(settings.dunning.retry_days),
+        final_action=settings.dunning.final_action,
+        max_attempts_30d=settings.dunning.max_attempts_30d,
+    )
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        client: ToastClient,
+        clock: Clock,
+        settings: BillingSettings,
+        owner: str | None = None,
+    ) -> None:
+        sched = settings.scheduler
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.owner = owner or worker_name()
+        self.charger = Charger(
+            store=store, client=client, clock=clock, policy=policy_from(settings),
+            lease_s=sched.lease_s,
+        )  # fmt: skip
+        self.reconciler = Reconciler(
+            self.charger, lease_s=sched.lease_s, batch=sched.claim_batch_size,
+            concurrency=sched.concurrency,
+        )  # fmt: skip
+        self.slots = asyncio.Semaphore(sched.concurrency)
+        self.stopping = False
+        self._busy = asyncio.Lock()  # one pass at a time in this process; drain() waits on it
+
+    async def run_sweep(self) -> None:
+        """The scheduler's sweep job: materialize, then claim and charge what is due."""
+        if self.stopping:
+            return
+        async with self._busy:
+            await self.materialize(self.clock.now())
+            await self.sweep()
+
+    async def run_reconcile(self) -> None:
+        if self.stopping:
+            return
+        async with self._busy:
+            await self.reconcile()
+
+    async def drain(self) -> None:
+        """Wait for the pass in flight (if any) to finish its phases."""
+        async with self._busy:
+            return
+
+    async def tick(self) -> TickReport:
+        """One full pass at the clock's current instant."""
+        now = self.clock.now()
+        made = await self.materialize(now)
+        charged = await self.sweep()
+        reconciled = await self.reconcile()
+        return TickReport(at=now, materialized=made, charged=charged, reconciled=reconciled)
+
+    async def materialize(self, now: datetime) -> int:
+        horizon = timedelta(days=self.settings.scheduler.horizon_days)
+        return await asyncio.to_thread(materialize.run, self.store, now=now, horizon=horizon)
+
+    async def reconcile(self) -> int:
+        return 0 if self.stopping else await self.reconciler.run_once(self.clock.now())
+
+    async def sweep(self) -> int:
+        """Claim due charges batch by batch and collect them, up to ``concurrency`` at once."""
+        total = 0
+        while not self.stopping:
+            batch = await self.charger.db(
+                _claim, owner=self.owner, now=self.clock.now(),
+                lease_s=self.settings.scheduler.lease_s,
+                limit=self.settings.scheduler.claim_batch_size,
+            )  # fmt: skip
+            if not batch:
+                break
+            await asyncio.gather(*(self._collect(charge_id) for charge_id in batch))
+            total += len(batch)
+        return total
+
+    async def _collect(self, charge_id: int) -> None:
+        async with self.slots:
+            if self.stopping:  # shutting down: give the lease back instead of starting
+                await self.charger.db(_release, charge_id=charge_id, owner=self.owner)
+                return
+            job = await self.charger.db(
+                phases.begin, charge_id=charge_id, owner=self.owner, now=self.clock.now(),
+                lease_s=self.settings.scheduler.lease_s,
+            )  # fmt: skip
+            if job is not None:
+                try:
+                    await self.charger.collect(job)
+                except Exception:
+                    log.exception(
+                        "charge_crashed",
+                        extra={"action": "charge_crashed", "charge_id": charge_id},
+                    )
+
+
+def _claim(store: Store, *, owner: str, now: datetime, lease_s: float, limit: int) -> list[int]:
+    with store.transaction() as session:
+        rows = leases.claim_due(session, owner=owner, now=now, lease_s=lease_s, limit=limit)
+        return [row.id for row in rows if row.id is not None]
+
+
+def _release(store: Store, *, charge_id: int, owner: str) -> None:
+    with store.transaction() as session:
+        leases.release(session, charge_ids=[charge_id], owner=owner)

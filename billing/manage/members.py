@@ -1,0 +1,120 @@
+"""Customers, their mandates (cards-on-file) and their subscriptions."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from billing.domain import lifecycle
+from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
+from billing.engine import materialize
+from billing.errors import DomainError, NotFound
+from billing.store import events
+from billing.store.tables import Customer, Mandate, Plan, Subscription
+
+# Toast's email charset for payment intents: a-z A-Z 0-9 = . - _ + @ : & ^ % ! $
+EMAIL = re.compile(r"^[A-Za-z0-9=._+:&^%!$-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+def create_customer(
+    session: Session, *, email: str, name: str = "", external_ref: str | None = None,
+    now: datetime,
+) -> Customer:  # fmt: skip
+    if not EMAIL.fullmatch(email):
+        raise DomainError(f"email {email!r} is not an address Toast accepts", field="email")
+    customer = Customer(email=email, name=name, external_ref=external_ref, created_at=now)
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def get_customer(session: Session, ref: str) -> Customer:
+    """By local id, email or the merchant's own reference."""
+    query = select(Customer).where(
+        (Customer.email == ref) | (Customer.external_ref == ref)
+        | (Customer.id == (int(ref) if ref.isdigit() else -1))
+    )  # fmt: skip
+    customer = session.exec(query).first()
+    if customer is None:
+        raise NotFound(f"unknown customer {ref!r}", field="customer")
+    return customer
+
+
+def add_active_mandate(
+    session: Session,
+    *,
+    customer: Customer,
+    location_guid: str,
+    standing_instruction: str,
+    toast_mandate_id: str,
+    payment_method_id: str | None,
+    card_brand: str | None = None,
+    card_last4: str | None = None,
+    card_exp: tuple[int, int] | None = None,
+    now: datetime,
+) -> Mandate:
+    mandate = Mandate(
+        customer_id=customer.id,  # type: ignore[arg-type]
+        location_guid=location_guid,
+        standing_instruction=standing_instruction,
+        status=MandateStatus.ACTIVE,
+        toast_mandate_id=toast_mandate_id,
+        toast_payment_method_id=payment_method_id,
+        card_brand=card_brand,
+        card_last4=card_last4,
+        card_exp_month=card_exp[0] if card_exp else None,
+        card_exp_year=card_exp[1] if card_exp else None,
+        created_at=now,
+    )
+    session.add(mandate)
+    session.flush()
+    events.emit(session, at=now, entity="mandate", entity_id=mandate.id or 0, type="active")
+    return mandate
+
+
+def subscribe(
+    session: Session,
+    *,
+    customer: Customer,
+    plan: Plan,
+    mandate: Mandate | None,
+    start: date,
+    anchor_day: int | None = None,
+    now: datetime,
+) -> Subscription:
+    """A customer on a plan; active at once when the mandate is, else pending the mandate."""
+    if plan.kind == PlanKind.UNSCHEDULED:
+        raise DomainError("an UNSCHEDULED plan has no schedule: create charges", field="plan")
+    if not plan.active:
+        raise DomainError(f"plan {plan.code!r} is archived", field="plan")
+    sub = Subscription(
+        customer_id=customer.id,  # type: ignore[arg-type]
+        plan_id=plan.id,  # type: ignore[arg-type]
+        mandate_id=mandate.id if mandate else None,
+        anchor_date=start,
+        anchor_day=anchor_day or plan.anchor_day or start.day,
+        timezone=plan.timezone,
+        created_at=now,
+    )
+    session.add(sub)
+    session.flush()
+    if mandate is not None and mandate.status == MandateStatus.ACTIVE:
+        activate(session, sub, plan, now=now)
+    return sub
+
+
+def activate(session: Session, sub: Subscription, plan: Plan, *, now: datetime) -> None:
+    sub.status = lifecycle.transition(
+        "subscription", SubscriptionStatus(sub.status), SubscriptionStatus.ACTIVE
+    )
+    sub.next_charge_at = materialize.first_charge_at(plan, sub)
+    events.emit(session, at=now, entity="subscription", entity_id=sub.id or 0, type="active")
+
+
+def get_mandate(session: Session, mandate_id: int) -> Mandate:
+    mandate = session.get(Mandate, mandate_id)
+    if mandate is None:
+        raise NotFound(f"unknown mandate {mandate_id}", field="mandate")
+    return mandate

@@ -1,0 +1,86 @@
+"""Plans: what is sold. Validated input in, a ``Plan`` row out; versions for changes."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlmodel import Session, col, select
+
+from billing.domain import money
+from billing.domain.states import IntervalUnit, PlanKind
+from billing.errors import DomainError, NotFound
+from billing.settings import DEFAULT_LOCATION
+from billing.store.tables import Plan
+
+
+class PlanCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: PlanKind
+    amount_cents: int | None = None
+    total_cents: int | None = None
+    installments: int | None = Field(default=None, ge=1, le=120)
+    interval_unit: IntervalUnit = IntervalUnit.MONTH
+    interval_count: int = Field(default=1, ge=1, le=365)
+    max_cycles: int | None = Field(default=None, ge=1)
+    anchor_day: int | None = Field(default=None, ge=1, le=31)
+    timezone: str = "America/New_York"
+    local_time: str = "10:00"
+    location_guid: str = DEFAULT_LOCATION
+    check_item: str = Field(default="Subscription", min_length=1, max_length=200)
+    dunning_retry_days: list[int] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("local_time")
+    @classmethod
+    def _local_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("must be HH:MM (24-hour)")
+        return value
+
+    @model_validator(mode="after")
+    def _amounts_fit_kind(self) -> PlanCreate:
+        if self.kind == PlanKind.INSTALLMENT:
+            if self.total_cents is None or self.installments is None:
+                raise ValueError("an INSTALLMENT plan needs total_cents and installments")
+            money.split_installments(self.total_cents, self.installments)
+        elif self.amount_cents is None:
+            raise ValueError(f"a {self.kind} plan needs amount_cents")
+        else:
+            money.validate_amount(self.amount_cents, field="amount_cents")
+        return self
+
+
+def create(session: Session, spec: PlanCreate, *, now: datetime) -> Plan:
+    if latest(session, spec.code) is not None:
+        raise DomainError(f"plan {spec.code!r} already exists", field="code")
+    plan = Plan(**spec.model_dump(), created_at=now)
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def latest(session: Session, code: str) -> Plan | None:
+    return session.exec(
+        select(Plan).where(Plan.code == code).order_by(col(Plan.version).desc()).limit(1)
+    ).first()
+
+
+def get(session: Session, code: str) -> Plan:
+    plan = latest(session, code)
+    if plan is None:
+        raise NotFound(f"unknown plan {code!r}", field="plan")
+    return plan

@@ -1,0 +1,43 @@
+"""The composition root: build the store, the Toast client and the engine from settings.
+
+Nothing here is module-global: the CLI calls these with the settings it loaded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from billing.clock import Clock, SystemClock
+from billing.engine.sweeper import Engine
+from billing.settings import BillingSettings
+from billing.store.db import Store
+from billing.store.token_cache import StoreTokenCache
+from billing.toast.facade import ToastClient
+
+
+@asynccontextmanager
+async def toast_client(settings: BillingSettings, store: Store) -> AsyncIterator[ToastClient]:
+    """A client on the real clock, sharing its token with other workers through ``store``."""
+    client = ToastClient.from_settings(
+        settings.toast, clock=SystemClock(), token_cache=StoreTokenCache(store)
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def engine(
+    settings: BillingSettings, *, clock: Clock, store: Store | None = None
+) -> AsyncIterator[Engine]:
+    """An engine whose business time is ``clock`` (the Toast client keeps real time)."""
+    owned = store is None
+    store = store or Store.from_url(settings.database_url)
+    try:
+        async with toast_client(settings, store) as client:
+            yield Engine(store=store, client=client, clock=clock, settings=settings)
+    finally:
+        if owned:
+            store.dispose()
