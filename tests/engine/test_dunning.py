@@ -1,0 +1,82 @@
+"""Declines go through dunning: retried on schedule, never when the card is lost or stolen."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from billing.domain.states import ChargeStatus, SubscriptionStatus
+from billing.sandbox import SandboxHandle
+from tests.engine.conftest import START
+from tests.engine.world import World, world
+
+pytestmark = pytest.mark.anyio
+DECLINES_TWICE = "4000000000000341"  # declines its first 2 payments, then approves
+NEVER_RECOVERS = "4000000000000275"
+STOLEN = "4000000000000259"
+
+
+async def _club(w: World, card: str) -> int:
+    w.plan(code="wine", name="Wine club", kind="RECURRING", amount_cents=4500,
+           interval_unit="month", timezone="UTC", local_time="10:00")  # fmt: skip
+    return await w.member("wine", card=card, start=date(2027, 1, 5))
+
+
+async def _authorizations(w: World) -> list[dict[str, object]]:
+    return await w.control.items("payment-intents")
+
+
+async def test_decline_recovers_on_the_second_retry(
+    sandbox: SandboxHandle, sqlite_url: str
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        sub_id = await _club(w, DECLINES_TWICE)
+        first_due = datetime.fromisoformat("2027-01-05T10:00:00+00:00")
+        await w.run_until(first_due + timedelta(days=1, hours=1))
+        assert w.subscription(sub_id).status == SubscriptionStatus.PAST_DUE
+        await w.run_until(first_due + timedelta(days=20))
+        [charge] = [c for c in w.charges() if c.cycle == 0]
+        # declined at +0 and +1 day, paid on the +3 days retry (from the first decline)
+        assert charge.status == ChargeStatus.PAID
+        assert charge.decline_count == 2
+        assert charge.settled_at == first_due + timedelta(days=3)
+        assert w.subscription(sub_id).status == SubscriptionStatus.ACTIVE
+        captured = [e for e in await w.control.items("order-payments") if e["status"] == "CAPTURED"]
+        assert len(captured) == 1
+
+
+async def test_dunning_gives_up_and_pauses(sandbox: SandboxHandle, sqlite_url: str) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        sub_id = await _club(w, NEVER_RECOVERS)
+        await w.run_until(datetime.fromisoformat("2027-01-25T00:00:00+00:00"))
+        [charge] = [c for c in w.charges() if c.cycle == 0]
+        assert charge.status == ChargeStatus.FAILED
+        assert charge.attempt_count == 5  # the first try and 4 retries (1, 3, 7, 14 days)
+        assert w.subscription(sub_id).status == SubscriptionStatus.PAUSED
+        # paused: the next cycles are not charged
+        await w.run_until(datetime.fromisoformat("2027-04-01T00:00:00+00:00"))
+        assert [c.cycle for c in w.charges()] == [0]
+        assert await w.control.items("order-payments") == []
+
+
+async def test_stolen_card_is_never_retried(sandbox: SandboxHandle, sqlite_url: str) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        sub_id = await _club(w, STOLEN)
+        await w.run_until(datetime.fromisoformat("2027-02-01T00:00:00+00:00"))
+        [charge] = [c for c in w.charges() if c.cycle == 0]
+        assert (charge.status, charge.attempt_count) == (ChargeStatus.FAILED, 1)
+        assert charge.last_decline_code == "stolen_card"
+        assert len(await _authorizations(w)) == 1
+        assert w.subscription(sub_id).status == SubscriptionStatus.PAUSED
+
+
+async def test_installment_plan_defaults_when_dunning_ends(
+    sandbox: SandboxHandle, sqlite_url: str
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        w.plan(code="deposit", name="Deposit", kind="INSTALLMENT", total_cents=90000,
+               installments=3, interval_unit="month", timezone="UTC")  # fmt: skip
+        sub_id = await w.member("deposit", card=NEVER_RECOVERS, start=date(2027, 1, 5))
+        await w.run_until(datetime.fromisoformat("2027-02-01T00:00:00+00:00"))
+        assert w.subscription(sub_id).status == SubscriptionStatus.DEFAULTED
