@@ -5,8 +5,9 @@ The use case opens the transaction (``store.transaction()``); helpers never comm
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -54,6 +55,10 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer: queue this process's transactions on a lock instead of
+        # letting them collide on the file lock, whose busy handler sleeps in steps of
+        # up to 100 ms. Other processes still wait on the file lock (busy_timeout).
+        self._writer: Any = threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -70,7 +75,7 @@ class Store:
         A violation of a named money constraint surfaces as its domain error
         (``ChargeAlreadyExists``, ``AttemptAlreadyOpen``, ...); anything else is re-raised.
         """
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._writer, Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
