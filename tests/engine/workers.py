@@ -1,0 +1,44 @@
+"""Run `billing run` worker processes against a sandbox, the way an operator would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from billing.sandbox import SandboxHandle
+
+
+def worker_env(sandbox: SandboxHandle, database_url: str, **scheduler: object) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
+    env |= {
+        "BILLING_DATABASE_URL": database_url,
+        "BILLING_TOAST__BASE_URL": sandbox.base_url,
+        "BILLING_TOAST__LOCATION_GUID": sandbox.config.locations[0],
+        "BILLING_TOAST__RATE_PER_SECOND": "500",
+        "BILLING_TOAST__RETRY_BASE_DELAY_S": "0.02",
+        "BILLING_TOAST__RETRY_MAX_DELAY_S": "0.2",
+        "BILLING_LOG_LEVEL": "WARNING",
+    }
+    env |= {f"BILLING_SCHEDULER__{k.upper()}": str(v) for k, v in scheduler.items()}
+    return env
+
+
+def start_worker(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "billing.cli", "run"],
+            env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=30)
