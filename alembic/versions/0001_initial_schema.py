@@ -164,6 +164,7 @@ def upgrade() -> None:
     sa.Column('charge_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('external_reference_id', sa.String(length=36), nullable=False),
+    sa.Column('worker', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('toast_intent_id', sa.String(length=64), nullable=True),
     sa.Column('session_secret', sa.String(length=200), nullable=True),

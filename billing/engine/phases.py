@@ -94,6 +94,7 @@ def begin(
             charge_id=charge_id,
             number=charge.attempt_count + 1,
             external_reference_id=str(uuid.uuid4()),
+            worker=owner,
             created_at=now,
             updated_at=now,
             next_check_at=now + timedelta(seconds=lease_s),

@@ -212,6 +212,7 @@ class Attempt(SQLModel, table=True):
     charge_id: int = Field(foreign_key="charge.id")
     number: int
     external_reference_id: str = Field(max_length=36)
+    worker: str | None = Field(default=None, max_length=64)  # the lease owner that started it
     status: str = _status("started")
     toast_intent_id: str | None = Field(default=None, max_length=64)
     # Needed to confirm after a crash; never logged or printed (see billing.toast redaction).
