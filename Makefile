@@ -34,6 +34,7 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/sandbox_throughput.py
+	$(BIN)/python bench/throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis billing.db*

@@ -3,9 +3,11 @@
 Each function records what just happened *before* the next request is sent (write-ahead), so
 a crash at any instant leaves a row that says how far the attempt got:
 
-    begin            attempt STARTED with a fresh externalReferenceId; charge PROCESSING
-    intent_created   the Toast intent id and session secret stored
-    confirm_sending  CONFIRM_SENT committed, then the confirm goes out
+    begin_due        claim due charges; each gets an attempt STARTED with a fresh
+                     externalReferenceId, and goes PROCESSING (one transaction per batch)
+    intent_created   the Toast intent id and session secret stored, CONFIRM_SENT with them:
+                     then the confirm goes out
+    confirm_sending  CONFIRM_SENT again (the reconciler re-sends a confirm that never arrived)
     authorized       REQUIRES_CAPTURE seen; the check is not applied yet
     paid             applied to a check: attempt SUCCEEDED, charge PAID
     declined         attempt DECLINED; dunning moves the charge (retry, or give up)
@@ -20,8 +22,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import TextClause
 from sqlmodel import Session
 
 from billing.domain import dunning, lifecycle
@@ -34,10 +37,16 @@ from billing.domain.states import (
 )
 from billing.engine import recovery
 from billing.engine.jobs import ChargeJob
-from billing.errors import NotFound
-from billing.store import events
+from billing.errors import InvalidTransition, NotFound
+from billing.store import events, hot, leases
 from billing.store.db import Store
-from billing.store.tables import Attempt, Charge, Customer, Mandate, Plan, Subscription
+from billing.store.tables import (
+    Attempt,
+    Charge,
+    Mandate,
+    Plan,
+    Subscription,
+)
 
 FIRST_RECHECK = timedelta(seconds=15)
 # A charge whose attempt never reached a confirm (or was voided) is tried again this much later.
@@ -77,49 +86,65 @@ def _move_subscription(sub: Subscription, target: SubscriptionStatus) -> None:
         sub.status = lifecycle.transition("subscription", current, target)
 
 
-def begin(
-    store: Store, *, charge_id: int, owner: str, now: datetime, lease_s: float
-) -> ChargeJob | None:
-    """Write-ahead a new attempt for a leased charge; None if the lease was lost meanwhile."""
-    with store.transaction() as session:
-        charge = _get(session, Charge, charge_id)
-        if charge.lease_owner != owner or charge.status not in lifecycle.CLAIMABLE_CHARGES:
-            return None
-        mandate = _get(session, Mandate, charge.mandate_id)
-        customer = _get(session, Customer, mandate.customer_id)
-        if mandate.status != MandateStatus.ACTIVE or mandate.toast_mandate_id is None:
-            _needs_attention(session, charge, now, f"mandate is {mandate.status}")
-            return None
-        attempt = Attempt(
-            charge_id=charge_id,
-            number=charge.attempt_count + 1,
-            external_reference_id=str(uuid.uuid4()),
-            worker=owner,
-            created_at=now,
-            updated_at=now,
-            next_check_at=now + timedelta(seconds=lease_s),
-        )
-        session.add(attempt)
-        charge.attempt_count += 1
-        _move_charge(charge, ChargeStatus.PROCESSING)
-        session.flush()
-        events.emit(
-            session, at=now, entity="charge", entity_id=charge_id, type="attempt_started",
-            attempt_id=attempt.id, number=attempt.number,
-        )  # fmt: skip
-        return ChargeJob(
-            charge_id=charge_id,
-            attempt_id=_id(attempt),
-            attempt_number=attempt.number,
-            external_reference_id=attempt.external_reference_id,
-            amount_cents=charge.amount_cents,
-            location_guid=charge.location_guid,
-            toast_mandate_id=mandate.toast_mandate_id,
-            payment_method_id=mandate.toast_payment_method_id,
-            toast_customer_id=customer.toast_customer_id,
-            email=customer.email,
-            check_item=charge.check_item,
-        )
+def begin_due(
+    store: Store, *, owner: str, now: datetime, lease_s: float, limit: int
+) -> list[ChargeJob]:
+    """Claim up to ``limit`` due charges and write ahead an attempt for each, in one
+    transaction: a fresh externalReferenceId per attempt, committed before any request."""
+    with store.connection() as conn:
+        ids = leases.claim_due(conn, owner=owner, now=now, lease_s=lease_s, limit=limit)
+        if not ids:
+            return []
+        rows = conn.execute(hot.CHARGE_DETAILS, {"ids": ids}).all()
+        ready = [r for r in rows if r.mandate_status == MandateStatus.ACTIVE and r.toast_mandate_id]
+        if len(ready) < len(rows):
+            _mandates_blocked(Session(bind=conn), [r for r in rows if r not in ready], now)
+        if not ready:
+            return []
+        conn.execute(hot.START_CHARGES, {"ids": [r.id for r in ready]})
+        attempts = [_attempt_values(r, owner, now, lease_s) for r in ready]
+        created = conn.execute(hot.INSERT_ATTEMPTS, attempts).all()
+        return [
+            _job(row, new[0], values)
+            for row, new, values in zip(ready, created, attempts, strict=True)
+        ]
+
+
+def _attempt_values(row: Any, owner: str, now: datetime, lease_s: float) -> dict[str, Any]:
+    return {
+        "charge_id": row.id,
+        "number": row.attempt_count + 1,
+        "external_reference_id": str(uuid.uuid4()),
+        "worker": owner,
+        "status": AttemptStatus.STARTED,
+        "check_count": 0,
+        "created_at": now,
+        "updated_at": now,
+        "next_check_at": now + timedelta(seconds=lease_s),
+    }
+
+
+def _job(row: Any, attempt_id: Any, values: dict[str, Any]) -> ChargeJob:
+    return ChargeJob(
+        charge_id=row.id,
+        attempt_id=attempt_id,
+        attempt_number=values["number"],
+        external_reference_id=values["external_reference_id"],
+        amount_cents=row.amount_cents,
+        location_guid=row.location_guid,
+        toast_mandate_id=row.toast_mandate_id,
+        payment_method_id=row.toast_payment_method_id,
+        toast_customer_id=row.toast_customer_id,
+        email=row.email,
+        check_item=row.check_item,
+    )
+
+
+def _mandates_blocked(session: Session, rows: list[Any], now: datetime) -> None:
+    for row in rows:
+        charge = _get(session, Charge, row.id)
+        _needs_attention(session, charge, now, f"mandate is {row.mandate_status}")
+    session.flush()
 
 
 def _id(row: Attempt | Charge) -> int:
@@ -127,74 +152,81 @@ def _id(row: Attempt | Charge) -> int:
     return row.id
 
 
+def _hot(store: Store, statement: TextClause, job: ChargeJob, target: str, **params: Any) -> None:
+    with store.connection() as conn:
+        if not hot.move_attempt(conn, statement, id=job.attempt_id, **params):
+            raise InvalidTransition("attempt", "(current)", target)
+
+
 def intent_created(
-    store: Store, job: ChargeJob, *, intent_id: str, session_secret: str, now: datetime
-) -> ChargeJob:
-    with store.transaction() as session:
-        attempt = _get(session, Attempt, job.attempt_id)
-        attempt.toast_intent_id = intent_id
-        attempt.session_secret = session_secret
-        _move_attempt(attempt, AttemptStatus.INTENT_CREATED, now)
-    return replace(job, intent_id=intent_id, session_secret=session_secret)
+    store: Store, job: ChargeJob, *, intent_id: str, session_secret: str, now: datetime,
+    lease_s: float,
+) -> ChargeJob:  # fmt: skip
+    """Record the intent and that its confirm is about to go out, in one write."""
+    _hot(
+        store, hot.CONFIRM_SENT_WITH_INTENT, job, AttemptStatus.CONFIRM_SENT, now=now,
+        intent_id=intent_id, secret=session_secret, check_at=now + timedelta(seconds=lease_s),
+    )  # fmt: skip
+    return replace(
+        job, intent_id=intent_id, session_secret=session_secret,
+        attempt_status=AttemptStatus.CONFIRM_SENT,
+    )  # fmt: skip
 
 
 def confirm_sending(store: Store, job: ChargeJob, *, now: datetime, lease_s: float) -> None:
-    with store.transaction() as session:
-        attempt = _get(session, Attempt, job.attempt_id)
-        if attempt.status != AttemptStatus.CONFIRM_SENT:
-            _move_attempt(attempt, AttemptStatus.CONFIRM_SENT, now)
-        attempt.next_check_at = now + timedelta(seconds=lease_s)
+    _hot(
+        store, hot.CONFIRM_SENT, job, AttemptStatus.CONFIRM_SENT, now=now,
+        check_at=now + timedelta(seconds=lease_s),
+    )  # fmt: skip
 
 
 def authorized(store: Store, job: ChargeJob, *, now: datetime) -> None:
-    with store.transaction() as session:
-        attempt = _get(session, Attempt, job.attempt_id)
-        if attempt.status != AttemptStatus.AUTHORIZED:
-            _move_attempt(attempt, AttemptStatus.AUTHORIZED, now)
-        attempt.next_check_at = now + FIRST_RECHECK
+    _hot(
+        store, hot.AUTHORIZED, job, AttemptStatus.AUTHORIZED, now=now,
+        check_at=now + FIRST_RECHECK,
+    )  # fmt: skip
 
 
 def paid(
     store: Store, job: ChargeJob, *, order_guid: str | None, now: datetime
 ) -> MandateToRevoke | None:
-    """Settle as paid; returns the mandate to revoke when its purpose has ended."""
-    with store.transaction() as session:
-        attempt = _get(session, Attempt, job.attempt_id)
-        attempt.order_guid = order_guid
-        _move_attempt(attempt, AttemptStatus.SUCCEEDED, now)
-        charge = _get(session, Charge, job.charge_id)
-        _move_charge(charge, ChargeStatus.PAID)
-        charge.settled_at = now
-        _clear_lease(charge)
-        events.emit(
-            session, at=now, entity="charge", entity_id=job.charge_id, type="charge_paid",
-            attempt_id=job.attempt_id, amount_cents=charge.amount_cents,
+    """Settle as paid (named statements: the hot path); returns the mandate to revoke when
+    its purpose has ended."""
+    with store.connection() as conn:
+        if not hot.move_attempt(conn, hot.SUCCEEDED, id=job.attempt_id, now=now,
+                                order_guid=order_guid):  # fmt: skip
+            raise InvalidTransition("attempt", "(current)", AttemptStatus.SUCCEEDED)
+        charge = conn.execute(hot.CHARGE_PAID, {"id": job.charge_id, "now": now}).one_or_none()
+        if charge is None:
+            raise InvalidTransition("charge", "(current)", ChargeStatus.PAID)
+        hot.event(
+            conn, now=now, entity="charge", entity_id=job.charge_id, type="charge_paid",
+            attempt_id=job.attempt_id, amount_cents=job.amount_cents,
         )  # fmt: skip
-        return _after_paid(session, charge, now)
+        if charge.subscription_id is None:
+            return _one_off_paid(Session(bind=conn), charge.mandate_id)
+        sub = conn.execute(hot.SUBSCRIPTION_CYCLE_PAID, {"id": charge.subscription_id}).one()
+        kind, installments, max_cycles = conn.execute(hot.PLAN_LIMITS, {"id": sub.plan_id}).one()
+        limit = installments if kind == PlanKind.INSTALLMENT else max_cycles
+        if limit is None or sub.cycles_paid < limit:
+            return None
+        return _completed(Session(bind=conn), charge.subscription_id, charge.mandate_id, now)
 
 
-def _after_paid(session: Session, charge: Charge, now: datetime) -> MandateToRevoke | None:
-    mandate = _get(session, Mandate, charge.mandate_id)
-    if charge.subscription_id is None:  # a one-off fee: its mandate's purpose ends here
-        return _revocation(mandate) if mandate.standing_instruction == "UNSCHEDULED" else None
-    sub = _get(session, Subscription, charge.subscription_id)
-    plan = _get(session, Plan, sub.plan_id)
-    sub.cycles_paid += 1
-    if sub.status == SubscriptionStatus.PAST_DUE:
-        _move_subscription(sub, SubscriptionStatus.ACTIVE)
-    if _all_cycles_paid(plan, sub):
-        _move_subscription(sub, SubscriptionStatus.COMPLETED)
-        events.emit(
-            session, at=now, entity="subscription", entity_id=sub.id or 0, type="completed"
-        )
-        return _revocation(mandate)
-    return None
+def _one_off_paid(session: Session, mandate_id: int) -> MandateToRevoke | None:
+    """A one-off fee: an UNSCHEDULED mandate's purpose ends with it."""
+    mandate = _get(session, Mandate, mandate_id)
+    return _revocation(mandate) if mandate.standing_instruction == "UNSCHEDULED" else None
 
 
-def _all_cycles_paid(plan: Plan, sub: Subscription) -> bool:
-    if plan.kind == PlanKind.INSTALLMENT:
-        return sub.cycles_paid >= (plan.installments or 0)
-    return plan.max_cycles is not None and sub.cycles_paid >= plan.max_cycles
+def _completed(
+    session: Session, sub_id: int, mandate_id: int, now: datetime
+) -> MandateToRevoke | None:
+    sub = _get(session, Subscription, sub_id)
+    _move_subscription(sub, SubscriptionStatus.COMPLETED)
+    events.emit(session, at=now, entity="subscription", entity_id=sub_id, type="completed")
+    session.flush()
+    return _revocation(_get(session, Mandate, mandate_id))
 
 
 def _revocation(mandate: Mandate) -> MandateToRevoke | None:

@@ -14,9 +14,9 @@ from billing.clock import Clock
 from billing.domain import dunning
 from billing.engine import materialize, phases
 from billing.engine.charger import Charger
+from billing.engine.jobs import ChargeJob
 from billing.engine.reconciler import Reconciler
 from billing.settings import BillingSettings
-from billing.store import leases
 from billing.store.db import Store
 from billing.toast.facade import ToastClient
 
@@ -105,45 +105,38 @@ class Engine:
         return 0 if self.stopping else await self.reconciler.run_once(self.clock.now())
 
     async def sweep(self) -> int:
-        """Claim due charges batch by batch and collect them, up to ``concurrency`` at once."""
-        total = 0
-        while not self.stopping:
-            batch = await self.charger.db(
-                _claim, owner=self.owner, now=self.clock.now(),
-                lease_s=self.settings.scheduler.lease_s,
-                limit=self.settings.scheduler.claim_batch_size,
-            )  # fmt: skip
-            if not batch:
-                break
-            await asyncio.gather(*(self._collect(charge_id) for charge_id in batch))
-            total += len(batch)
+        """Claim due charges and collect them, ``concurrency`` at a time, as a pipeline: a new
+        batch is claimed as soon as half the slots are free, so no slot idles at a batch's
+        tail, and no claimed charge waits long holding its lease."""
+        sched = self.settings.scheduler
+        total, running, exhausted = 0, set[asyncio.Task[None]](), False
+        while running or not exhausted:
+            if not exhausted and not self.stopping and len(running) <= sched.concurrency // 2:
+                jobs = await self.charger.db(
+                    phases.begin_due, owner=self.owner, now=self.clock.now(),
+                    lease_s=sched.lease_s,
+                    limit=min(sched.claim_batch_size, sched.concurrency * 2 - len(running)),
+                )  # fmt: skip
+                exhausted = not jobs
+                running |= {asyncio.create_task(self._collect(job)) for job in jobs}
+                total += len(jobs)
+                continue
+            exhausted = exhausted or self.stopping
+            if running:
+                _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         return total
 
-    async def _collect(self, charge_id: int) -> None:
+    async def _collect(self, job: ChargeJob) -> None:
         async with self.slots:
-            if self.stopping:  # shutting down: give the lease back instead of starting
-                await self.charger.db(_release, charge_id=charge_id, owner=self.owner)
+            if self.stopping:  # shutting down: settle the unsent attempt instead of sending
+                await self.charger.db(
+                    phases.abandoned, job, now=self.clock.now(), reason="worker stopped first"
+                )
                 return
-            job = await self.charger.db(
-                phases.begin, charge_id=charge_id, owner=self.owner, now=self.clock.now(),
-                lease_s=self.settings.scheduler.lease_s,
-            )  # fmt: skip
-            if job is not None:
-                try:
-                    await self.charger.collect(job)
-                except Exception:
-                    log.exception(
-                        "charge_crashed",
-                        extra={"action": "charge_crashed", "charge_id": charge_id},
-                    )
-
-
-def _claim(store: Store, *, owner: str, now: datetime, lease_s: float, limit: int) -> list[int]:
-    with store.transaction() as session:
-        rows = leases.claim_due(session, owner=owner, now=now, lease_s=lease_s, limit=limit)
-        return [row.id for row in rows if row.id is not None]
-
-
-def _release(store: Store, *, charge_id: int, owner: str) -> None:
-    with store.transaction() as session:
-        leases.release(session, charge_ids=[charge_id], owner=owner)
+            try:
+                await self.charger.collect(job)
+            except Exception:
+                log.exception(
+                    "charge_crashed",
+                    extra={"action": "charge_crashed", "charge_id": job.charge_id},
+                )

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session
@@ -90,6 +90,17 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core transaction for the hot path's named statements (``billing.store.hot``):
+        the same writer lock and constraint mapping as ``transaction``, without ORM overhead."""
+        with self._writer, self.engine.connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            except IntegrityError as exc:
+                raise integrity.translate(exc) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

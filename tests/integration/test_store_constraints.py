@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import bindparam, text
 from sqlmodel import select
 
 from billing.errors import AttemptAlreadyOpen, ChargeAlreadyExists, DuplicateKey, StoreError
-from billing.store import queries
+from billing.store import leases
 from billing.store.db import Store
 from billing.store.tables import Attempt, Charge
+from billing.store.types import UTCDateTime
 from tests import factories
 
 
@@ -114,7 +116,7 @@ def test_naive_instants_are_refused(store: Store) -> None:
         factories.charge(session, sub, 0, due=datetime(2027, 1, 1, 10, 0))
 
 
-def test_due_query_skips_leased_and_future_charges(store: Store) -> None:
+def test_due_scan_skips_leased_and_future_charges(store: Store) -> None:
     now = factories.T0
     with store.transaction() as session:
         sub = factories.subscription(session)
@@ -127,21 +129,19 @@ def test_due_query_skips_leased_and_future_charges(store: Store) -> None:
         paid = factories.charge(session, sub, 4, due=now - timedelta(days=1))
         paid.status = "paid"
     with store.transaction() as session:
-        rows = session.exec(queries.due_charges(before=now, now=now, limit=10)).all()
-    assert [r.cycle for r in rows] == [expired.cycle, due.cycle]
+        ids = leases.claim_due(session, owner="w3", now=now, lease_s=60, limit=10)
+    assert ids == [expired.id, due.id]
 
 
-def test_due_query_is_an_index_range_scan(store: Store) -> None:
-    stmt = queries.due_charges(before=factories.T0, now=factories.T0, limit=10)
+def test_due_scan_is_an_index_range_scan(store: Store) -> None:
+    prefix = "EXPLAIN QUERY PLAN " if store.dialect == "sqlite" else "EXPLAIN "
+    explain = text(prefix + leases._DUE_IDS.text).bindparams(
+        bindparam("now", type_=UTCDateTime())
+    )
     with store.transaction() as session:
-        conn = session.connection()
-        compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
-        if store.dialect == "sqlite":
-            args = tuple(compiled.params[name] for name in compiled.positiontup or ())
-            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", args)
-        else:
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the table is tiny here
-            rows = conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
+        if store.dialect == "postgresql":
+            session.execute(text("SET LOCAL enable_seqscan = off"))  # the table is tiny here
+        rows = session.execute(explain, {"now": factories.T0, "limit": 10})
         detail = " ".join(str(row[-1]) for row in rows)
     assert "ix_charge_due" in detail, detail
 

@@ -1,0 +1,97 @@
+"""Named SQL for the charging hot path: one short statement per phase, no ORM round trips.
+
+Status guards are written from the lifecycle tables, so a statement only moves a row along an
+allowed transition (a zero row count means the row was elsewhere, and the caller raises).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Connection, TextClause, bindparam, insert, text
+from sqlmodel import col
+
+from billing.domain import lifecycle
+from billing.domain.states import AttemptStatus, ChargeStatus, SubscriptionStatus
+from billing.store.tables import Attempt
+from billing.store.types import UTCDateTime
+
+
+def _sources(table: dict[Any, frozenset[Any]], target: str, *, keep: bool) -> str:
+    states = sorted(str(s) for s, exits in table.items() if target in exits)
+    states += [target] if keep else []
+    return ", ".join(f"'{s}'" for s in states)
+
+
+def _instants(sql: str, *names: str) -> TextClause:
+    return text(sql).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in names))
+
+
+def _attempt_update(target: AttemptStatus, assignments: str, *instants: str) -> TextClause:
+    return _instants(
+        f"UPDATE attempt SET status = '{target}', updated_at = :now, {assignments} "
+        f"WHERE id = :id AND status IN ({_sources(lifecycle.ATTEMPT, target, keep=True)})",
+        "now", *instants,
+    )  # fmt: skip
+
+
+CONFIRM_SENT_WITH_INTENT = _attempt_update(
+    AttemptStatus.CONFIRM_SENT,
+    "toast_intent_id = :intent_id, session_secret = :secret, next_check_at = :check_at",
+    "check_at",
+)
+CONFIRM_SENT = _attempt_update(AttemptStatus.CONFIRM_SENT, "next_check_at = :check_at", "check_at")
+AUTHORIZED = _attempt_update(AttemptStatus.AUTHORIZED, "next_check_at = :check_at", "check_at")
+SUCCEEDED = _attempt_update(
+    AttemptStatus.SUCCEEDED,
+    "order_guid = :order_guid, settled_at = :now, next_check_at = NULL",
+)
+CHARGE_PAID = _instants(
+    f"UPDATE charge SET status = '{ChargeStatus.PAID}', settled_at = :now, "
+    "lease_owner = NULL, lease_expires_at = NULL "
+    f"WHERE id = :id AND status IN ({_sources(lifecycle.CHARGE, ChargeStatus.PAID, keep=False)}) "
+    "RETURNING subscription_id, mandate_id",
+    "now",
+)
+SUBSCRIPTION_CYCLE_PAID = text(
+    "UPDATE subscription SET cycles_paid = cycles_paid + 1, status = CASE "
+    f"WHEN status = '{SubscriptionStatus.PAST_DUE}' THEN '{SubscriptionStatus.ACTIVE}' "
+    "ELSE status END WHERE id = :id RETURNING cycles_paid, plan_id"
+)
+PLAN_LIMITS = text("SELECT kind, installments, max_cycles FROM plan WHERE id = :id")
+EVENT = _instants(
+    "INSERT INTO event (at, entity, entity_id, type, data) "
+    "VALUES (:now, :entity, :entity_id, :type, :data)",
+    "now",
+).bindparams(bindparam("data", type_=JSON()))
+
+
+def move_attempt(conn: Connection, statement: TextClause, **params: Any) -> bool:
+    """Run an attempt transition; False if the attempt was not in an allowed state."""
+    return bool(conn.execute(statement, params).rowcount == 1)
+
+
+def event(
+    conn: Connection, *, now: datetime, entity: str, entity_id: int, type: str, **data: Any
+) -> None:
+    conn.execute(
+        EVENT, {"now": now, "entity": entity, "entity_id": entity_id, "type": type, "data": data}
+    )
+
+
+CHARGE_DETAILS = text(
+    "SELECT c.id, c.amount_cents, c.location_guid, c.check_item, c.attempt_count, "
+    "m.status AS mandate_status, m.toast_mandate_id, m.toast_payment_method_id, "
+    "cu.toast_customer_id, cu.email "
+    "FROM charge c JOIN mandate m ON m.id = c.mandate_id JOIN customer cu ON cu.id = m.customer_id "
+    "WHERE c.id IN :ids ORDER BY c.next_attempt_at"
+).bindparams(bindparam("ids", expanding=True))
+START_CHARGES = text(
+    f"UPDATE charge SET status = '{ChargeStatus.PROCESSING}', attempt_count = attempt_count + 1 "
+    f"WHERE id IN :ids AND status IN "
+    f"({_sources(lifecycle.CHARGE, ChargeStatus.PROCESSING, keep=False)})"
+).bindparams(bindparam("ids", expanding=True))
+INSERT_ATTEMPTS = insert(Attempt).returning(
+    col(Attempt.id), col(Attempt.charge_id), sort_by_parameter_order=True
+)
