@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export PG_TEST_URL
 
-.PHONY: install lint test test-fast demo bench clean postgres
+.PHONY: install lint test test-fast demo bench clean postgres browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ lint: install
 postgres:
 	@bash scripts/ensure-postgres.sh "$(PG_TEST_URL)"
 
-test: lint postgres
+browser:
+	@bash scripts/ensure-chromium.sh
+
+test: lint postgres browser
 	$(BIN)/pytest -q
 
 test-fast: install
