@@ -96,9 +96,11 @@ def begin_due(
         if not ids:
             return []
         rows = conn.execute(hot.CHARGE_DETAILS, {"ids": ids}).all()
-        ready = [r for r in rows if r.mandate_status == MandateStatus.ACTIVE and r.toast_mandate_id]
-        if len(ready) < len(rows):
-            _mandates_blocked(Session(bind=conn), [r for r in rows if r not in ready], now)
+        blocked = {r.id: why for r in rows if (why := _blocked(r, now)) is not None}
+        ready = [r for r in rows if r.id not in blocked]
+        if blocked:
+            held = [r for r in rows if r.id in blocked]
+            _mandates_blocked(Session(bind=conn), held, blocked, now)
         if not ready:
             return []
         conn.execute(hot.START_CHARGES, {"ids": [r.id for r in ready]})
@@ -140,10 +142,31 @@ def _job(row: Any, attempt_id: Any, values: dict[str, Any]) -> ChargeJob:
     )
 
 
-def _mandates_blocked(session: Session, rows: list[Any], now: datetime) -> None:
+def _blocked(row: Any, now: datetime) -> str | None:
+    """Why a charge must not be sent (a doomed charge is not sent), or None."""
+    if row.mandate_status != MandateStatus.ACTIVE or not row.toast_mandate_id:
+        return f"mandate is {row.mandate_status}"
+    if row.card_exp_month and row.card_exp_year and dunning.card_expired(
+        row.card_exp_month, row.card_exp_year, now.date()
+    ):
+        expiry = f"{row.card_exp_month:02d}/{row.card_exp_year % 100:02d}"
+        return f"card expired {expiry}: ask the customer for a new card"
+    return None
+
+
+def _mandates_blocked(
+    session: Session, rows: list[Any], reasons: dict[int, str], now: datetime
+) -> None:
+    """Hold the charges for a human, and mark mandates whose card has expired EXPIRED."""
     for row in rows:
-        charge = _get(session, Charge, row.id)
-        _needs_attention(session, charge, now, f"mandate is {row.mandate_status}")
+        mandate = _get(session, Mandate, row.mandate_id)
+        if mandate.status == MandateStatus.ACTIVE:  # blocked by the card's expiry
+            mandate.status = lifecycle.transition(
+                "mandate", MandateStatus.ACTIVE, MandateStatus.EXPIRED
+            )
+            events.emit(session, at=now, entity="mandate", entity_id=row.mandate_id,
+                        type="card_expired")  # fmt: skip
+        _needs_attention(session, _get(session, Charge, row.id), now, reasons[row.id])
     session.flush()
 
 

@@ -82,7 +82,8 @@ def event(
 
 CHARGE_DETAILS = text(
     "SELECT c.id, c.amount_cents, c.location_guid, c.check_item, c.attempt_count, "
-    "m.status AS mandate_status, m.toast_mandate_id, m.toast_payment_method_id, "
+    "m.id AS mandate_id, m.status AS mandate_status, m.toast_mandate_id, "
+    "m.toast_payment_method_id, m.card_exp_month, m.card_exp_year, "
     "cu.toast_customer_id, cu.email "
     "FROM charge c JOIN mandate m ON m.id = c.mandate_id JOIN customer cu ON cu.id = m.customer_id "
     "WHERE c.id IN :ids ORDER BY c.next_attempt_at"

@@ -80,3 +80,26 @@ async def test_installment_plan_defaults_when_dunning_ends(
         sub_id = await w.member("deposit", card=NEVER_RECOVERS, start=date(2027, 1, 5))
         await w.run_until(datetime.fromisoformat("2027-02-01T00:00:00+00:00"))
         assert w.subscription(sub_id).status == SubscriptionStatus.DEFAULTED
+
+
+async def test_expired_card_stops_collection_with_a_clear_status(
+    sandbox: SandboxHandle, sqlite_url: str
+) -> None:
+    # Given a member whose card on file expires at the end of February 2027
+    async with world(sandbox, sqlite_url, START) as w:
+        sub_id = await _club(w, "4111111111111111")
+        mandate_id = w.subscription(sub_id).mandate_id
+        with w.store.transaction() as session:
+            from billing.store.tables import Mandate
+
+            mandate = session.get(Mandate, mandate_id)
+            assert mandate is not None
+            mandate.card_exp_month, mandate.card_exp_year = 2, 2027
+        # When three months pass
+        await w.run_until(datetime.fromisoformat("2027-04-01T00:00:00+00:00"))
+        # Then January and February were paid, March was not sent but held for a human
+        by_cycle = {c.cycle: c.status for c in w.charges()}
+        assert by_cycle[0] == by_cycle[1] == ChargeStatus.PAID
+        assert by_cycle[2] == ChargeStatus.NEEDS_ATTENTION
+        assert w.mandate(mandate_id or 0).status == "expired"
+        assert len(await _authorizations(w)) == 2  # no doomed request reached Toast
