@@ -103,3 +103,33 @@ async def test_expired_card_stops_collection_with_a_clear_status(
         assert by_cycle[2] == ChargeStatus.NEEDS_ATTENTION
         assert w.mandate(mandate_id or 0).status == "expired"
         assert len(await _authorizations(w)) == 2  # no doomed request reached Toast
+
+
+async def test_a_new_card_is_retried_at_once(sandbox: SandboxHandle, sqlite_url: str) -> None:
+    # Given a member in dunning on a card that never recovers
+    async with world(sandbox, sqlite_url, START) as w:
+        from billing.manage import cards, members
+
+        sub_id = await _club(w, NEVER_RECOVERS)
+        first_due = datetime.fromisoformat("2027-01-05T10:00:00+00:00")
+        await w.run_until(first_due + timedelta(hours=2))
+        [charge] = [c for c in w.charges() if c.cycle == 0]
+        assert charge.status == ChargeStatus.RETRY_SCHEDULED
+        # When the customer gives a new card
+        cof = await w.card("4111111111111111")
+        with w.store.transaction() as session:
+            sub = w.subscription(sub_id)
+            old = members.get_mandate(session, sub.mandate_id or 0)
+            customer = members.get_customer(session, str(old.customer_id))
+            new = members.add_active_mandate(
+                session, customer=customer, location_guid=w.location,
+                standing_instruction="RECURRING", toast_mandate_id=cof["mandateId"],
+                payment_method_id=cof["paymentMethodId"], now=w.clock.now(),
+            )  # fmt: skip
+            assert cards.replace_mandate(session, old=old, new=new, now=w.clock.now()) == 1
+        # Then the charge is retried right away (not on day 1 of the schedule) and paid
+        await w.engine.tick()
+        [charge] = [c for c in w.charges() if c.cycle == 0]
+        assert charge.status == ChargeStatus.PAID
+        assert charge.settled_at == w.clock.now()
+        assert w.subscription(sub_id).mandate_id == new.id
