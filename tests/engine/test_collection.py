@@ -67,10 +67,10 @@ async def test_a_year_of_monthly_wine_club(
 
 
 async def test_weekly_installments_split_remainder_cents_and_complete(
-    sandbox: SandboxHandle, sqlite_url: str
+    sandbox: SandboxHandle, db_url: str
 ) -> None:
-    # Given a catering deposit of $10.02 in 5 weekly installments
-    async with world(sandbox, sqlite_url, START) as w:
+    # Given a catering deposit of $10.02 in 5 weekly installments (on SQLite and PostgreSQL)
+    async with world(sandbox, db_url, START) as w:
         w.plan(code="deposit", name="Catering deposit", kind="INSTALLMENT", total_cents=1002,
                installments=5, interval_unit="week", timezone="America/New_York")  # fmt: skip
         sub_id = await w.member("deposit", start=date(2027, 1, 4))
@@ -93,10 +93,10 @@ async def test_weekly_installments_split_remainder_cents_and_complete(
 
 
 async def test_no_show_fees_are_charged_once_and_release_their_mandates(
-    sandbox: SandboxHandle, sqlite_url: str
+    sandbox: SandboxHandle, db_url: str
 ) -> None:
     # Given three reservations whose guests did not show, each with a fee due now
-    async with world(sandbox, sqlite_url, START) as w:
+    async with world(sandbox, db_url, START) as w:
         fees = [await w.fee(amount=amount) for amount in (2500, 5000, 7500)]
         # When the engine ticks, and again later
         await w.engine.tick()
