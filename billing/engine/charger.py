@@ -195,6 +195,8 @@ class Charger:
         return True
 
     async def revoke_mandate(self, revoke: phases.MandateToRevoke) -> None:
+        """Revoke a mandate whose purpose has ended, then detach its card-on-file (Toast:
+        revoke first, then delete the payment method)."""
         try:
             await self.client.mandates.revoke(
                 revoke.toast_mandate_id, location=revoke.location_guid
@@ -209,3 +211,20 @@ class Charger:
             )  # fmt: skip
             return
         await self.db(phases.mandate_revoked, mandate_id=revoke.mandate_id, now=self.clock.now())
+        if revoke.payment_method_id is not None:
+            await self._detach(revoke)
+
+    async def _detach(self, revoke: phases.MandateToRevoke) -> None:
+        assert revoke.payment_method_id is not None
+        try:
+            await self.client.payment_methods.detach(
+                revoke.payment_method_id, location=revoke.location_guid
+            )
+        except toast_errors.ToastNotFound:
+            return  # already gone
+        except toast_errors.ToastError as exc:
+            log.warning(
+                "card_detach_failed",
+                extra={"action": "card_detach_failed", "mandate_id": revoke.mandate_id,
+                       "error": type(exc).__name__},
+            )  # fmt: skip

@@ -59,6 +59,7 @@ class MandateToRevoke:
     mandate_id: int
     toast_mandate_id: str
     location_guid: str
+    payment_method_id: str | None = None
 
 
 def _get(session: Session, table: type[T], row_id: int | None) -> T:
@@ -259,6 +260,7 @@ def _revocation(mandate: Mandate) -> MandateToRevoke | None:
         mandate_id=mandate.id or 0,
         toast_mandate_id=mandate.toast_mandate_id,
         location_guid=mandate.location_guid,
+        payment_method_id=mandate.toast_payment_method_id,
     )
 
 
@@ -291,6 +293,7 @@ def declined(
         charge.last_decline_code = decline_code or decline_type
         charge.first_declined_at = charge.first_declined_at or now
         _clear_lease(charge)
+        policy = _plan_policy(session, charge, policy)
         decision = dunning.decide(
             policy,
             decline_type=decline_type,
@@ -301,6 +304,17 @@ def declined(
             attempts_last_30d=charge.attempt_count,
         )
         _apply_dunning(session, charge, decision, now, policy)
+
+
+def _plan_policy(
+    session: Session, charge: Charge, policy: dunning.DunningPolicy
+) -> dunning.DunningPolicy:
+    """The plan's own retry schedule, where it overrides the configured one."""
+    if charge.subscription_id is None:
+        return policy
+    sub = _get(session, Subscription, charge.subscription_id)
+    days = _get(session, Plan, sub.plan_id).dunning_retry_days
+    return replace(policy, retry_days=tuple(days)) if days else policy
 
 
 def _apply_dunning(

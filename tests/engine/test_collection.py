@@ -89,6 +89,9 @@ async def test_weekly_installments_split_remainder_cents_and_complete(
         assert mandate.status == MandateStatus.REVOKED
         at_toast = await w.control.find("mandates", id=mandate.toast_mandate_id)
         assert at_toast[0]["status"] == "INACTIVE"
+        # and the card-on-file detached after the revocation (Toast's order)
+        [card] = await w.control.find("payment-methods", id=mandate.toast_payment_method_id)
+        assert card["detached"] is True
         assert sorted(e["amount"] for e in await _ledger(w)) == [200, 200, 200, 201, 201]
 
 

@@ -133,3 +133,16 @@ async def test_a_new_card_is_retried_at_once(sandbox: SandboxHandle, sqlite_url:
         assert charge.status == ChargeStatus.PAID
         assert charge.settled_at == w.clock.now()
         assert w.subscription(sub_id).mandate_id == new.id
+
+
+async def test_a_plan_can_override_the_retry_schedule(
+    sandbox: SandboxHandle, sqlite_url: str
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        w.plan(code="wine", name="Wine club", kind="RECURRING", amount_cents=4500,
+               interval_unit="month", timezone="UTC", dunning_retry_days=[2])  # fmt: skip
+        await w.member("wine", card=NEVER_RECOVERS, start=date(2027, 1, 5))
+        await w.run_until(datetime.fromisoformat("2027-01-20T00:00:00+00:00"))
+        [charge] = [c for c in w.charges() if c.cycle == 0]
+        assert (charge.status, charge.attempt_count) == (ChargeStatus.FAILED, 2)
+        assert charge.settled_at == datetime.fromisoformat("2027-01-07T10:00:00+00:00")
