@@ -25,7 +25,8 @@ class Assumption:
 _A = Assumption
 ASSUMPTIONS: tuple[Assumption, ...] = (
     _A("A01", "Test cards", "Ours (Toast publishes none); any other Luhn-valid number approves; "
-       "a card past its expiry declines expired_card.",
+       "a card past its expiry declines expired_card. The 'declines its first N' card counts "
+       "per mandate for merchant-initiated charges, per card number otherwise.",
        "processing_card_delay_s, decline_first_n"),
     _A("A02", "Payment intent create status", "200 (the reference does not show the code).",
        "assumptions.payment_intent_create_status"),
@@ -96,6 +97,12 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
        "a method with an ACTIVE mandate stays usable for MIT with usage OFF_SESSION."),
     _A("A26", "Card entry mode", "Orders payments of MIT intents show PARTNER_ECOM_COF, "
        "others KEYED."),
+    _A("A27", "Checkout iframe", "GET /__sandbox__/checkout stands in for the hosted checkout "
+       "iframe; it gets the session secret by postMessage. Iframe credentials are not modelled: "
+       "the session secret is the capability, and POST /__sandbox__/checkout/confirm runs "
+       "create-payment-method + confirm server-side. An OFF_SESSION setup needs the "
+       "authorization box ticked (400 without); 'Remember this card' applies only to intents "
+       "with a customerId."),
 )
 
 

@@ -32,7 +32,9 @@ def _card_expired(method: PaymentMethod, now: datetime) -> bool:
     return (year, int(method.exp_month)) < (now.year, now.month)
 
 
-def decide(state: SandboxState, method: PaymentMethod, *, verification: bool) -> Outcome:
+def decide(
+    state: SandboxState, method: PaymentMethod, *, verification: bool, mandate: str | None = None
+) -> Outcome:
     """The final outcome for this card (PROCESSING delays are handled by ``delay_for``)."""
     behaviour = method.behaviour
     if _card_expired(method, state.clock.now()):
@@ -43,8 +45,11 @@ def decide(state: SandboxState, method: PaymentMethod, *, verification: bool) ->
             return APPROVED
         return Outcome(False, method.decline_type, method.decline_code)
     if behaviour == "decline_first_n" and not verification:
-        seen = state.t.attempts_by_card.get(method.fingerprint, 0) + 1
-        state.t.attempts_by_card[method.fingerprint] = seen
+        # ASSUMPTION (test card): "declines its first N" counts per mandate for merchant-
+        # initiated charges (each customer's card-on-file), per card number otherwise.
+        key = mandate or method.fingerprint
+        seen = state.t.attempts_by_card.get(key, 0) + 1
+        state.t.attempts_by_card[key] = seen
         if seen <= state.config.decline_first_n:
             return Outcome(False, method.decline_type, method.decline_code)
     return APPROVED
@@ -67,7 +72,7 @@ def authorize_payment(state: SandboxState, intent: PaymentIntent, method: Paymen
     intent.payment_method_id = method.id
     intent.attempts += 1
     intent.last_payment_error = None
-    outcome = decide(state, method, verification=False)
+    outcome = decide(state, method, verification=False, mandate=intent.mandate_id)
     delay = delay_for(state, method, verification=False)
     now = state.clock.now()
     if delay <= 0:

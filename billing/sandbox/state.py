@@ -91,7 +91,7 @@ class Tables:
     orders: dict[str, Order] = field(default_factory=dict)
     other_payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotency: dict[str, IdempotentReply] = field(default_factory=dict)
-    attempts_by_card: dict[str, int] = field(default_factory=dict)  # fingerprint -> attempts
+    attempts_by_card: dict[str, int] = field(default_factory=dict)  # mandate or card -> attempts
     tokens: dict[str, datetime] = field(default_factory=dict)  # access token -> expiry
     current_token: str | None = None
 
