@@ -264,6 +264,19 @@ def _revocation(mandate: Mandate) -> MandateToRevoke | None:
     )
 
 
+def ended_mandates(store: Store, *, limit: int) -> list[MandateToRevoke]:
+    """Mandates whose purpose has ended (see ``hot.ENDED_MANDATES``), to revoke at Toast."""
+    with store.connection() as conn:
+        rows = conn.execute(hot.ENDED_MANDATES, {"limit": limit}).all()
+    return [
+        MandateToRevoke(
+            mandate_id=row.id, toast_mandate_id=row.toast_mandate_id,
+            location_guid=row.location_guid, payment_method_id=row.toast_payment_method_id,
+        )
+        for row in rows
+    ]
+
+
 def mandate_revoked(store: Store, *, mandate_id: int, now: datetime) -> None:
     with store.transaction() as session:
         mandate = _get(session, Mandate, mandate_id)

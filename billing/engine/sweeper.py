@@ -102,7 +102,17 @@ class Engine:
         return await asyncio.to_thread(materialize.run, self.store, now=now, horizon=horizon)
 
     async def reconcile(self) -> int:
-        return 0 if self.stopping else await self.reconciler.run_once(self.clock.now())
+        """Settle unknown outcomes, then revoke mandates whose purpose has ended (which also
+        retries a revocation that failed when the last charge was paid)."""
+        if self.stopping:
+            return 0
+        settled = await self.reconciler.run_once(self.clock.now())
+        ended = await self.charger.db(
+            phases.ended_mandates, limit=self.settings.scheduler.claim_batch_size
+        )
+        for mandate in ended:
+            await self.charger.revoke_mandate(mandate)
+        return settled
 
     async def sweep(self) -> int:
         """Claim due charges and collect them, ``concurrency`` at a time, as a pipeline: a new

@@ -96,3 +96,21 @@ START_CHARGES = text(
 INSERT_ATTEMPTS = insert(Attempt).returning(
     col(Attempt.id), col(Attempt.charge_id), sort_by_parameter_order=True
 )
+
+
+# Mandates whose purpose has ended but are still ACTIVE at Toast: every subscription on them
+# is cancelled or completed (a defaulted or paused one may still be collected), nothing is
+# left to charge, or (UNSCHEDULED) the fee was paid. The engine revokes them.
+ENDED_MANDATES = text(
+    "SELECT m.id, m.toast_mandate_id, m.location_guid, m.toast_payment_method_id "
+    "FROM mandate m WHERE m.status = 'active' AND m.toast_mandate_id IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM charge c WHERE c.mandate_id = m.id AND c.status IN "
+    "('scheduled', 'processing', 'retry_scheduled', 'needs_attention')) "
+    "AND NOT EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id AND s.status IN "
+    "('pending_mandate', 'active', 'past_due', 'paused', 'defaulted')) "
+    "AND ((m.standing_instruction = 'UNSCHEDULED' AND EXISTS (SELECT 1 FROM charge c "
+    "WHERE c.mandate_id = m.id AND c.status = 'paid')) "
+    "OR (m.standing_instruction != 'UNSCHEDULED' AND EXISTS (SELECT 1 FROM subscription s "
+    "WHERE s.mandate_id = m.id))) "
+    "ORDER BY m.id LIMIT :limit"
+)

@@ -113,3 +113,29 @@ async def test_no_show_fees_are_charged_once_and_release_their_mandates(
         for fee in fees:
             assert w.mandate(charges[fee].mandate_id).status == MandateStatus.REVOKED
         assert {m["status"] for m in await w.control.items("mandates")} == {"INACTIVE"}
+
+
+async def test_a_cancelled_subscription_releases_its_mandate(
+    sandbox: SandboxHandle, sqlite_url: str
+) -> None:
+    # Given a member whose subscription was cancelled (e.g. at the end of its period)
+    async with world(sandbox, sqlite_url, START) as w:
+        w.plan(code="wine", name="Wine club", kind="RECURRING", amount_cents=4500,
+               interval_unit="month", timezone="UTC")  # fmt: skip
+        sub_id = await w.member("wine", start=date(2027, 1, 5))
+        await w.run_until(datetime(2027, 1, 6, tzinfo=UTC))
+        with w.store.transaction() as session:
+            from billing.store.tables import Subscription
+
+            sub = session.get(Subscription, sub_id)
+            assert sub is not None
+            sub.status = SubscriptionStatus.CANCELLED
+        # When the engine ticks
+        await w.engine.tick()
+        # Then the mandate is revoked at Toast and here, and the card-on-file detached
+        mandate = w.mandate(w.subscription(sub_id).mandate_id or 0)
+        assert mandate.status == MandateStatus.REVOKED
+        [at_toast] = await w.control.find("mandates", id=mandate.toast_mandate_id)
+        assert at_toast["status"] == "INACTIVE"
+        [card] = await w.control.find("payment-methods", id=mandate.toast_payment_method_id)
+        assert card["detached"] is True
