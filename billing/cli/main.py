@@ -6,7 +6,12 @@ import sys
 
 import typer
 
-from billing.cli import db_cmd, engine_cmd
+from billing.cli import (
+    db_cmd,
+    demo_cmd,
+    engine_cmd,
+    report_cmd,
+)
 from billing.cli.context import fail
 from billing.sandbox import cli as sandbox_cli
 
@@ -21,6 +26,8 @@ app.add_typer(sandbox_cli.app, name="sandbox")
 app.command()(engine_cmd.run)
 app.command()(engine_cmd.tick)
 app.command()(engine_cmd.simulate)
+app.command()(report_cmd.report)
+app.command()(demo_cmd.demo)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""``billing demo``: a restaurant's year of billing, simulated against the embedded sandbox."""

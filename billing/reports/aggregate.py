@@ -1,0 +1,160 @@
+"""From facts (one per charge, one per subscription end) to the report: pure, no I/O."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from billing.reports.model import (
+    CHURN_KINDS,
+    ONE_OFF,
+    Churn,
+    CollectionsReport,
+    Figures,
+    Group,
+    Line,
+    PlanInfo,
+    Point,
+    Tally,
+)
+from billing.reports.period import Month, Period
+
+OPEN_STATES = frozenset({"scheduled", "retry_scheduled", "processing", "needs_attention"})
+ONE_OFF_PLAN = PlanInfo(code=ONE_OFF, name="One-off fees", kind="UNSCHEDULED")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargeFact:
+    plan: str  # plan code, or ONE_OFF
+    location: str
+    amount_cents: int
+    status: str
+    decline_count: int
+    due_at: datetime
+    first_declined_at: datetime | None
+    settled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndFact:
+    """A subscription ended: ``kind`` is cancelled, paused or defaulted."""
+
+    plan: str
+    location: str
+    kind: str
+    at: datetime
+
+
+Key = tuple[str, str, str]  # (month, plan, location)
+
+
+@dataclass(slots=True)
+class _Acc:
+    tallies: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    churn: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: _Acc) -> None:
+        for name, (count, cents) in other.tallies.items():
+            self.tallies[name][0] += count
+            self.tallies[name][1] += cents
+        for kind, count in other.churn.items():
+            self.churn[kind] += count
+
+    def freeze(self) -> Figures:
+        tallies = {n: Tally(count=c, cents=s) for n, (c, s) in self.tallies.items()}
+        return Figures(**tallies, churned=Churn(**self.churn))
+
+
+def contributions(fact: ChargeFact, period: Period) -> Iterator[tuple[Month, str]]:
+    """The (month, tally) pairs one charge counts in."""
+    settled = period.bucket(fact.settled_at)
+    if fact.status == "paid" and settled is not None:
+        yield settled, "charged"
+        if fact.decline_count > 0:
+            yield settled, "recovered"
+    if fact.status == "failed" and settled is not None:
+        yield settled, "failed"
+    declined = period.bucket(fact.first_declined_at)
+    if declined is not None:
+        yield declined, "declined"
+    due = period.bucket(fact.due_at)
+    if fact.status in OPEN_STATES and due is not None:
+        yield due, "outstanding"
+
+
+def build(
+    period: Period,
+    *,
+    charges: Iterable[ChargeFact],
+    ends: Iterable[EndFact],
+    plans: Iterable[PlanInfo],
+    generated_at: datetime,
+    location_names: Mapping[str, str] | None = None,
+) -> CollectionsReport:
+    """``location_names`` labels location GUIDs (the store only knows GUIDs)."""
+    cells: dict[Key, _Acc] = defaultdict(_Acc)
+    for fact in charges:
+        for month, name in contributions(fact, period):
+            tally = cells[(str(month), fact.plan, fact.location)].tallies[name]
+            tally[0] += 1
+            tally[1] += fact.amount_cents
+    for end in ends:
+        ended = period.bucket(end.at)
+        if ended is not None and end.kind in CHURN_KINDS:
+            cells[(str(ended), end.plan, end.location)].churn[end.kind] += 1
+    known = {p.code: p for p in plans} | {ONE_OFF: ONE_OFF_PLAN}
+    return _report(period, cells, known, generated_at, location_names or {})
+
+
+def _report(
+    period: Period,
+    cells: dict[Key, _Acc],
+    plans: dict[str, PlanInfo],
+    generated_at: datetime,
+    names: Mapping[str, str],
+) -> CollectionsReport:
+    lines = tuple(
+        Line(month=k[0], plan=k[1], location=k[2], figures=acc.freeze())
+        for k, acc in sorted(cells.items())
+    )
+    months = {str(m): m.short for m in period.months()}
+    used = sorted({k[1] for k in cells}, key=lambda code: (code == ONE_OFF, code))
+    by_month = _roll_up(cells, 0, months)
+    return CollectionsReport(
+        period=period,
+        generated_at=generated_at,
+        plans=tuple(plans.get(c) or PlanInfo(code=c, name=c, kind="?") for c in used),
+        lines=lines,
+        by_month=by_month,
+        by_plan=_roll_up(cells, 1, {c: (plans[c].name if c in plans else c) for c in used}),
+        by_location=_roll_up(cells, 2, {k[2]: names.get(k[2], k[2]) for k in sorted(cells)}),
+        totals=_total(cells.values()),
+        series=tuple(_point(g) for g in by_month),
+    )
+
+
+def _roll_up(cells: dict[Key, _Acc], axis: int, labels: dict[str, str]) -> tuple[Group, ...]:
+    """One group per key of ``labels`` (in its order), summing the cells on that axis."""
+    sums: dict[str, _Acc] = {key: _Acc() for key in labels}
+    for key, acc in cells.items():
+        if key[axis] in sums:
+            sums[key[axis]].add(acc)
+    return tuple(Group(key=k, label=labels[k], figures=sums[k].freeze()) for k in labels)
+
+
+def _total(cells: Iterable[_Acc]) -> Figures:
+    total = _Acc()
+    for acc in cells:
+        total.add(acc)
+    return total.freeze()
+
+
+def _point(group: Group) -> Point:
+    return Point(
+        month=group.key, label=group.label,
+        collected_cents=group.figures.charged.cents,
+        recovered_cents=group.figures.recovered.cents,
+        failed_cents=group.figures.failed.cents,
+    )  # fmt: skip

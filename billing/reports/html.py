@@ -1,0 +1,152 @@
+"""The report as one self-contained HTML page: inline CSS and SVG, no scripts, no network.
+
+Every string that can come from a user (plan names and codes, locations) goes through
+``html.escape``; so do the generated ones, for good measure.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from billing.domain.money import format_cents
+from billing.reports import svg
+from billing.reports.model import CollectionsReport, Figures, Group, Tally
+
+STYLE = """
+:root { --ink: #1f2933; --muted: #6b7785; --line: #e4e7eb; --collected: #2f7d5b;
+  --recovered: #3b82c4; --failed: #d0533f; --bg: #f7f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 32px; background: var(--bg); color: var(--ink);
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+h1 { margin: 0 0 4px; font-size: 24px; } h2 { font-size: 17px; margin: 28px 0 10px; }
+.sub { color: var(--muted); margin: 0 0 20px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
+.card .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.card .v { font-size: 22px; font-weight: 600; margin-top: 2px; }
+.card .n { color: var(--muted); font-size: 12px; }
+.panel { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px;
+  margin-top: 12px; }
+table { border-collapse: collapse; width: 100%; background: #fff; }
+th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: right;
+  white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+thead th { font-size: 12px; color: var(--muted); text-transform: uppercase; }
+tfoot td { font-weight: 600; border-top: 2px solid var(--ink); }
+.code { color: var(--muted); font-size: 12px; }
+svg.chart { display: block; max-width: 980px; }
+svg .grid { stroke: var(--line); } svg .axis { stroke: var(--ink); fill: none; }
+svg .tick, svg .label { fill: var(--muted); font-size: 11px; }
+.bar.collected, .swatch.collected { fill: var(--collected); background: var(--collected); }
+.bar.recovered, .swatch.recovered { fill: var(--recovered); background: var(--recovered); }
+.bar.failed, .swatch.failed { fill: var(--failed); background: var(--failed); }
+.legend { margin: 6px 0 0 64px; color: var(--muted); font-size: 12px; }
+.legend .key { margin-right: 16px; }
+.swatch { display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 2px; }
+footer { color: var(--muted); font-size: 12px; margin-top: 28px; max-width: 760px; }
+"""
+
+DEFINITIONS = (
+    "Charged: paid charges, in the month they were paid. Declined: charges with at least one "
+    "decline, in the month of the first. Recovered: paid after at least one decline (dunning "
+    "worked). Failed: dunning gave up. Outstanding: still open (scheduled, awaiting a retry, "
+    "processing or needing attention), in the month due. Churned: subscriptions that ended "
+    "(cancelled, paused or defaulted). Paid %: paid / (paid + failed)."
+)
+
+
+def _amount(t: Tally) -> str:
+    if not t.count:
+        return "—"
+    return f'{escape(format_cents(t.cents))} <span class="code">({t.count})</span>'
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _card(key: str, value: str, note: str = "") -> str:
+    return (
+        f'<div class="card"><div class="k">{escape(key)}</div>'
+        f'<div class="v">{escape(value)}</div><div class="n">{escape(note)}</div></div>'
+    )
+
+
+def cards(f: Figures) -> str:
+    c = f.churned
+    return '<section class="cards">' + "".join([
+        _card("Collected", format_cents(f.charged.cents), f"{f.charged.count} charges paid"),
+        _card("Recovered by dunning", format_cents(f.recovered.cents),
+              f"{f.recovered.count} of {f.declined.count} declined"),
+        _card("Failed", format_cents(f.failed.cents), f"{f.failed.count} charges gave up"),
+        _card("Outstanding", format_cents(f.outstanding.cents), f"{f.outstanding.count} open"),
+        _card("Churned", str(c.total),
+              f"{c.cancelled} cancelled · {c.paused} paused · {c.defaulted} defaulted"),
+        _card("Paid", _rate(f.collection_rate), "of charges settled"),
+    ]) + "</section>"  # fmt: skip
+
+
+def _cells(f: Figures) -> str:
+    churn = str(f.churned.total) if f.churned.total else "—"
+    values = [_amount(f.charged), _amount(f.declined), _amount(f.recovered), _amount(f.failed),
+              _amount(f.outstanding), churn, _rate(f.collection_rate)]  # fmt: skip
+    return "".join(f"<td>{v}</td>" for v in values)
+
+
+def table(first: str, rows: list[tuple[str, Figures]], total: Figures | None = None) -> str:
+    heads = [first, "Charged", "Declined", "Recovered", "Failed", "Outstanding", "Churned",
+             "Paid %"]  # fmt: skip
+    head = "".join(f"<th>{escape(h)}</th>" for h in heads)
+    body = "".join(f"<tr><td>{label}</td>{_cells(f)}</tr>" for label, f in rows)
+    foot = f"<tfoot><tr><td>Total</td>{_cells(total)}</tr></tfoot>" if total else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>"
+
+
+def _plan_rows(report: CollectionsReport) -> list[tuple[str, Figures]]:
+    return [
+        (f'{escape(p.name)} <span class="code">{escape(p.code)} · {escape(p.kind)}</span>',
+         report.plan(p.code))
+        for p in report.plans
+    ]  # fmt: skip
+
+
+def _rows(groups: tuple[Group, ...]) -> list[tuple[str, Figures]]:
+    return [(escape(g.label), g.figures) for g in groups]
+
+
+def charts(report: CollectionsReport) -> str:
+    labels = [p.label for p in report.series]
+    collected = svg.bars(labels, [p.collected_cents for p in report.series],
+                         title="Collected per month", css="collected")  # fmt: skip
+    pair = [
+        svg.Series(name="Recovered by dunning", css="recovered",
+                   values=[p.recovered_cents for p in report.series]),
+        svg.Series(name="Failed (dunning gave up)", css="failed",
+                   values=[p.failed_cents for p in report.series]),
+    ]  # fmt: skip
+    recovery = svg.stacked_bars(labels, pair, title="Recovered vs failed per month")
+    return (f'<h2>Collected per month</h2><div class="panel">{collected}</div>'
+            f'<h2>Recovered vs failed per month</h2><div class="panel">{recovery}'
+            f"{svg.legend(pair)}</div>")  # fmt: skip
+
+
+def render(report: CollectionsReport) -> str:
+    period = report.period
+    generated = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    subtitle = f"{period.label()} · months in {period.timezone} · generated {generated}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Collections report {escape(period.label())}</title>
+<style>{STYLE}</style></head>
+<body>
+<h1>Collections report</h1>
+<p class="sub">{escape(subtitle)}</p>
+{cards(report.totals)}
+{charts(report)}
+<h2>By month</h2>{table("Month", _rows(report.by_month), report.totals)}
+<h2>By plan</h2>{table("Plan", _plan_rows(report))}
+<h2>By location</h2>{table("Location", _rows(report.by_location))}
+<footer>{escape(DEFINITIONS)}</footer>
+</body></html>
+"""

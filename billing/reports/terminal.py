@@ -1,0 +1,77 @@
+"""The report as Rich tables for the terminal (``billing report``, ``billing demo``).
+
+Compact enough for 80 columns: amounts for paid, recovered, failed and open (outstanding)
+charges, counts for charges paid, declined and subscriptions churned (the HTML and JSON views
+carry both everywhere).
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.console import Group as RichGroup
+from rich.table import Table
+from rich.text import Text
+
+from billing.domain.money import format_cents
+from billing.reports.model import CollectionsReport, Figures, Group, Tally
+
+HEADERS = ("Paid", "#", "Decl.", "Recovered", "Failed", "Open", "Churn")
+
+
+def _money(t: Tally) -> str:
+    return format_cents(t.cents) if t.count else "—"
+
+
+def _count(n: int) -> str:
+    return str(n) if n else "—"
+
+
+def _row(label: str, f: Figures) -> list[str]:
+    return [
+        label, _money(f.charged), _count(f.charged.count), _count(f.declined.count),
+        _money(f.recovered), _money(f.failed), _money(f.outstanding), _count(f.churned.total),
+    ]  # fmt: skip
+
+
+def table(title: str, first: str, groups: tuple[Group, ...], total: Figures | None) -> Table:
+    out = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                show_footer=total is not None, pad_edge=False, collapse_padding=True)  # fmt: skip
+    totals = _row("Total", total) if total is not None else [""] * (len(HEADERS) + 1)
+    for n, (header, foot) in enumerate(zip((first, *HEADERS), totals, strict=True)):
+        label = n == 0  # only the label column shrinks (numbers never wrap)
+        out.add_column(
+            header, footer=foot, justify="left" if label else "right", no_wrap=not label,
+            overflow="fold",
+        )  # fmt: skip
+    for group in groups:
+        name, *cells = _row(group.label, group.figures)
+        out.add_row(Text(name), *cells)  # Text: a plan named "[bold]x" is not markup
+    return out
+
+
+def short_location(label: str) -> str:
+    """A location GUID as its first block (names are kept as they are)."""
+    return label.split("-")[0] + "…" if len(label) == 36 and label.count("-") == 4 else label
+
+
+def render(report: CollectionsReport) -> RichGroup:
+    locations = tuple(
+        Group(key=g.key, label=short_location(g.label), figures=g.figures)
+        for g in report.by_location
+    )
+    months = tuple(Group(key=g.key, label=g.key, figures=g.figures) for g in report.by_month)
+    header = Text.assemble(
+        ("Collections report ", "bold"), (report.period.label(), "bold cyan"),
+        f"  (months in {report.period.timezone})",
+    )  # fmt: skip
+    return RichGroup(
+        header,
+        table("By month", "Month", months, report.totals),
+        table("By plan", "Plan", report.by_plan, None),
+        table("By location", "Location", locations, None),
+    )
+
+
+def show(report: CollectionsReport, console: Console | None = None) -> None:
+    (console or Console()).print(render(report))

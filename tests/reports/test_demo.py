@@ -1,0 +1,36 @@
+"""`billing demo` end to end in a subprocess (a smaller cast and fewer months, to stay fast)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "billing.cli", "demo", "--members", "8", "--months", "3",
+         "--dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = " ".join(done.stdout.split())  # Rich wraps long lines at the terminal width
+    assert "duplicates: 0" in out
+    assert "OK ledger check" in out
+    assert "Collections report 2027-01 .. 2027-03" in out
+    page = tmp_path / "out" / "report.html"
+    assert page.exists()
+    assert '<svg class="chart"' in page.read_text()
+    assert (tmp_path / "out" / "billing.db").exists()
+    # the database is recreated on each run: a second run reports the same totals
+    again = subprocess.run(done.args, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                           env=env, check=False)  # fmt: skip
+    assert again.returncode == 0
+    assert _totals(again.stdout) == _totals(done.stdout)
+
+
+def _totals(stdout: str) -> str:
+    text = " ".join(stdout.split())
+    return text[text.index("Collected $"):text.index("OK ledger check")]
