@@ -11,6 +11,7 @@ from billing.cli import (
     demo_cmd,
     engine_cmd,
     report_cmd,
+    serve_cmd,
 )
 from billing.cli.context import fail
 from billing.sandbox import cli as sandbox_cli
@@ -26,6 +27,7 @@ app.add_typer(sandbox_cli.app, name="sandbox")
 app.command()(engine_cmd.run)
 app.command()(engine_cmd.tick)
 app.command()(engine_cmd.simulate)
+app.command()(serve_cmd.serve)
 app.command()(report_cmd.report)
 app.command()(demo_cmd.demo)
 

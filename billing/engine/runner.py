@@ -1,9 +1,10 @@
 """``billing run``: APScheduler 3.x as a metronome over the engine.
 
-APScheduler holds two interval jobs in a memory job store (never pickled per-charge jobs: its
-FAQ warns that a shared persistent job store duplicates or misses runs). All truth lives in
-the schedule store, so charges missed while the process was down are found on the first
-tick. SIGTERM/SIGINT stop claiming, let in-flight phases finish, and return.
+APScheduler holds three interval jobs (sweep, reconcile, and completing pending enrollments)
+in a memory job store (never pickled per-charge jobs: its FAQ warns that a shared persistent
+job store duplicates or misses runs). All truth lives in the schedule store, so charges
+missed while the process was down are found on the first tick. SIGTERM/SIGINT stop
+claiming, let in-flight phases finish, and return.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from billing.engine.sweeper import Engine
+from billing.enroll import completer
 
 log = logging.getLogger("billing.engine")
 
@@ -41,6 +43,10 @@ def build_scheduler(engine: Engine) -> AsyncIOScheduler:
     scheduler.add_job(
         engine.run_reconcile, "interval", seconds=sched.reconcile_interval_s, id="reconcile",
         next_run_time=start + timedelta(seconds=1),
+    )  # fmt: skip
+    scheduler.add_job(
+        completer.run, "interval", args=[engine], seconds=completer.INTERVAL_S,
+        id="enrollments", next_run_time=start + timedelta(seconds=2),
     )  # fmt: skip
     scheduler.add_listener(_report_failure, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     return scheduler

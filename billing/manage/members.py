@@ -118,3 +118,44 @@ def get_mandate(session: Session, mandate_id: int) -> Mandate:
     if mandate is None:
         raise NotFound(f"unknown mandate {mandate_id}", field="mandate")
     return mandate
+
+
+def add_pending_mandate(
+    session: Session, *, customer: Customer, location_guid: str, standing_instruction: str,
+    now: datetime,
+) -> Mandate:  # fmt: skip
+    """A mandate waiting for the customer to authorize a card (an enrollment in progress)."""
+    mandate = Mandate(
+        customer_id=customer.id,  # type: ignore[arg-type]
+        location_guid=location_guid,
+        standing_instruction=standing_instruction,
+        status=MandateStatus.PENDING_SETUP,
+        created_at=now,
+    )
+    session.add(mandate)
+    session.flush()
+    return mandate
+
+
+def activate_mandate(
+    session: Session,
+    mandate: Mandate,
+    *,
+    toast_mandate_id: str,
+    payment_method_id: str | None,
+    card_brand: str | None = None,
+    card_last4: str | None = None,
+    card_exp: tuple[int, int] | None = None,
+    now: datetime,
+) -> Mandate:
+    """pending_setup -> active, with Toast's ids and the card's display details."""
+    mandate.status = lifecycle.transition(
+        "mandate", MandateStatus(mandate.status), MandateStatus.ACTIVE
+    )
+    mandate.toast_mandate_id = toast_mandate_id
+    mandate.toast_payment_method_id = payment_method_id
+    mandate.card_brand, mandate.card_last4 = card_brand, card_last4
+    mandate.card_exp_month, mandate.card_exp_year = card_exp if card_exp else (None, None)
+    session.flush()
+    events.emit(session, at=now, entity="mandate", entity_id=mandate.id or 0, type="active")
+    return mandate

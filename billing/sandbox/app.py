@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from billing.sandbox import (
     auth,
+    checkout,
     customers,
     orders,
     payment_intents,
@@ -97,6 +98,7 @@ class Sandbox:
         self.limiter = RateLimiter(config.rate_per_second, config.rate_per_15min)
         self.epoch_offset = self.state.clock.real_now().timestamp() - time.monotonic()
         routes = [Route(e.path, self._endpoint(e), methods=[e.method]) for e in ENDPOINTS]
+        routes += checkout.routes(self)  # the stand-in for the hosted checkout iframe
         if config.test_mode:
             from billing.sandbox import control
 

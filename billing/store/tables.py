@@ -253,3 +253,37 @@ class ToastToken(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     access_token: str = Field(max_length=4000)
     expires_at: datetime = _utc()
+
+
+class Enrollment(SQLModel, table=True):
+    """One customer's trip through the hosted checkout: the intent our server created, the
+    pending mandate (and subscription) it will activate, and what became of it.
+
+    The session secret is never stored: it is read back from Toast when the website needs it.
+    """
+
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_enrollment_idempotency_key"),
+        Index("ix_enrollment_status", "status"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    idempotency_key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    purpose: str = Field(sa_type=String(16), max_length=16)  # subscribe | fee | replace_card
+    customer_id: int = Field(foreign_key="customer.id")
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    fee_purpose: str | None = Field(default=None, max_length=200)
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id")
+    mandate_id: int = Field(foreign_key="mandate.id")
+    replaces_mandate_id: int | None = Field(default=None, foreign_key="mandate.id")
+    location_guid: str = Field(max_length=64)
+    save_card: bool = False  # also save the card to a Toast customer record
+    intent_kind: str = Field(default="setup", sa_type=String(16), max_length=16)
+    intent_id: str | None = Field(default=None, max_length=64)
+    status: str = _status("pending")
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _utc()
+    expires_at: datetime | None = _utc(nullable=True)
+    completed_at: datetime | None = _utc(nullable=True)

@@ -1,0 +1,183 @@
+"""The enrollment HTTP API the merchant's website calls (FastAPI; thin routes over the use
+cases in ``service`` and ``accounts``). Every route needs ``Authorization: Bearer <api_key>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from billing.clock import Clock
+from billing.enroll import accounts, present, service
+from billing.enroll.models import (
+    CustomerSubscriptions,
+    EnrollmentComplete,
+    EnrollmentCreate,
+    EnrollmentPublic,
+    Problem,
+    SubscriptionPublic,
+)
+from billing.errors import BillingError, DomainError, DuplicateKey, InvalidTransition, NotFound
+from billing.settings import BillingSettings
+from billing.store.db import Store
+from billing.toast import errors as toast_errors
+from billing.toast.facade import ToastClient
+
+log = logging.getLogger("billing.enroll")
+ClientFactory = Callable[[], AbstractAsyncContextManager[ToastClient]]
+IdempotencyKey = Annotated[
+    str,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+           description="Your key for this request: a repeat returns the same enrollment"),
+]  # fmt: skip
+EnrollmentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+SubscriptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+CustomerRef = Annotated[str, Path(min_length=1, max_length=254, pattern=r"^[\x21-\x7e]+$")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or wrong API key"},
+    404: {"model": Problem, "description": "Unknown plan, enrollment, customer or subscription"},
+    409: {"model": Problem, "description": "Idempotency-Key reused, or a state conflict"},
+    422: {"model": Problem, "description": "Invalid request: `fields` names the culprits"},
+}
+
+
+def create_app(
+    settings: BillingSettings,
+    store: Store,
+    client_factory: ClientFactory,
+    clock: Clock,
+    *,
+    with_demo_site: bool = False,
+) -> FastAPI:
+    app = FastAPI(
+        title="billing enrollment API",
+        version="1",
+        description="Enroll customers' cards through Toast's hosted checkout; manage their "
+        "subscriptions. Authenticate with `Authorization: Bearer <api_key>`.",
+        openapi_url="/openapi.json",
+    )
+
+    async def context() -> AsyncIterator[service.Context]:
+        async with client_factory() as toast:
+            yield service.Context(store, toast, clock, settings.toast.location_guid)
+
+    key = settings.api_key.get_secret_value().encode()
+    bearer = HTTPBearer(auto_error=False, description="The enrollment API key (BILLING_API_KEY)")
+
+    scheme = Security(bearer)
+
+    def authenticate(credentials: HTTPAuthorizationCredentials | None = scheme) -> None:
+        given = credentials.credentials.encode() if credentials else b""
+        if not hmac.compare_digest(given, key):
+            raise HTTPException(401, "missing or invalid API key",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+    router = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], responses=ERRORS)
+    _routes(router, context)
+    app.include_router(router)
+    _handlers(app)
+    if with_demo_site:
+        from billing.enroll import demo_site
+
+        demo_site.mount(app, settings=settings, context=context)
+    return app
+
+
+def _routes(router: APIRouter, context: Callable[[], AsyncIterator[service.Context]]) -> None:
+    need = Depends(context)  # a Toast client per request, closed after it
+
+    @router.post("/enrollments", status_code=201, response_model=EnrollmentPublic)
+    async def create_enrollment(
+        body: EnrollmentCreate, idempotency_key: IdempotencyKey, ctx: service.Context = need
+    ) -> EnrollmentPublic:
+        """Open an OFF_SESSION setup intent for the checkout iframe (returns its secret)."""
+        return present.enrollment(await service.start(ctx, body, key=idempotency_key))
+
+    @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentPublic)
+    async def get_enrollment(
+        enrollment_id: EnrollmentId, ctx: service.Context = need
+    ) -> EnrollmentPublic:
+        """Read the intent back from Toast; completes the enrollment once the card is in."""
+        return present.enrollment(await service.refresh(ctx, enrollment_id))
+
+    @router.post("/enrollments/{enrollment_id}/complete", response_model=EnrollmentPublic)
+    async def complete_enrollment(
+        enrollment_id: EnrollmentId,
+        body: EnrollmentComplete | None = None,
+        ctx: service.Context = need,
+    ) -> EnrollmentPublic:
+        """Called by the website when the iframe reports success (``card``: what it showed)."""
+        card = body.card if body else None
+        return present.enrollment(await service.refresh(ctx, enrollment_id, card=card))
+
+    @router.get("/customers/{customer_ref}/subscriptions", response_model=CustomerSubscriptions)
+    async def customer_subscriptions(
+        customer_ref: CustomerRef, ctx: service.Context = need
+    ) -> CustomerSubscriptions:
+        """A customer's subscriptions and upcoming charges (by id, email or your reference)."""
+        return present.account(accounts.account(ctx, customer_ref))
+
+    @router.post("/subscriptions/{subscription_id}/cancel", response_model=SubscriptionPublic)
+    async def cancel_subscription(
+        subscription_id: SubscriptionId, ctx: service.Context = need
+    ) -> SubscriptionPublic:
+        """Cancel now; future charges are cancelled and the mandate revoked."""
+        return present.subscription(await accounts.cancel(ctx, subscription_id))
+
+    @router.post("/subscriptions/{subscription_id}/card", status_code=201,
+                 response_model=EnrollmentPublic)  # fmt: skip
+    async def replace_card(
+        subscription_id: SubscriptionId,
+        idempotency_key: IdempotencyKey,
+        ctx: service.Context = need,
+    ) -> EnrollmentPublic:
+        """Start a card replacement: a new setup intent whose mandate replaces the old one."""
+        view = await accounts.replace_card(ctx, subscription_id, key=idempotency_key)
+        return present.enrollment(view)
+
+
+def _problem(status: int, message: str, field: str | None = None, **extra: Any) -> JSONResponse:
+    body = Problem(error=message, field=field, fields=[field] if field else []).model_dump()
+    return JSONResponse({**body, **extra}, status_code=status)
+
+
+def _status_for(exc: BillingError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, service.IdempotencyConflict | DuplicateKey | InvalidTransition):
+        return 409
+    if isinstance(exc, service.EnrollmentFailed | toast_errors.ToastAPIError):
+        return 502
+    if isinstance(exc, toast_errors.ToastTransportError):
+        return 503
+    return 422 if isinstance(exc, DomainError) else 500
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(BillingError)
+    async def billing_error(request: Request, exc: BillingError) -> JSONResponse:
+        status = _status_for(exc)
+        if status >= 500:
+            log.warning("enrollment_api_error", extra={"action": "enrollment_api_error",
+                        "error": type(exc).__name__, "path": request.url.path})  # fmt: skip
+        return _problem(status, exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
+             "type": str(err.get("type", ""))}
+            for err in exc.errors()
+        ]  # fmt: skip
+        fields = [".".join(e["loc"][1:] if len(e["loc"]) > 1 else e["loc"]) for e in errors]
+        body = Problem(error="invalid request", field=fields[0] if fields else None,
+                       fields=fields).model_dump()  # fmt: skip
+        return JSONResponse({**body, "detail": errors}, status_code=422)

@@ -1,0 +1,55 @@
+"""The scheduled job that completes enrollments left pending (a customer who authorized the
+card and closed the tab before the website called ``complete`` is not lost), and expires
+the ones whose 30 minutes are over. ``billing run`` calls ``run`` on an interval."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import col, select
+
+from billing.engine.sweeper import Engine
+from billing.enroll import service
+from billing.enroll.models import EnrollmentStatus
+from billing.errors import BillingError
+from billing.store.tables import Enrollment
+
+log = logging.getLogger("billing.enroll")
+INTERVAL_S = 60.0
+BATCH = 200
+
+
+def pending_ids(ctx: service.Context, *, limit: int = BATCH) -> list[str]:
+    with ctx.store.transaction() as session:
+        query = (
+            select(Enrollment.id)
+            .where(Enrollment.status == EnrollmentStatus.PENDING)
+            .where(col(Enrollment.intent_id).is_not(None))
+            .order_by(col(Enrollment.created_at))
+            .limit(limit)
+        )
+        return list(session.exec(query).all())
+
+
+async def complete_pending(ctx: service.Context) -> dict[str, int]:
+    """Read each pending enrollment's intent back; returns how many ended in each status."""
+    counts: dict[str, int] = {}
+    for enrollment_id in pending_ids(ctx):
+        try:
+            view = await service.refresh(ctx, enrollment_id)
+        except BillingError as exc:
+            log.warning("enrollment_complete_failed", extra={
+                "action": "enrollment_complete_failed", "enrollment": enrollment_id,
+                "error": type(exc).__name__})  # fmt: skip
+            continue
+        counts[view.enrollment.status] = counts.get(view.enrollment.status, 0) + 1
+    return counts
+
+
+async def run(engine: Engine) -> None:
+    """The APScheduler job: the engine's store, Toast client and clock."""
+    ctx = service.Context(engine.store, engine.charger.client, engine.clock,
+                          engine.settings.toast.location_guid)  # fmt: skip
+    counts = await complete_pending(ctx)
+    if counts.get(EnrollmentStatus.COMPLETED) or counts.get(EnrollmentStatus.EXPIRED):
+        log.info("enrollments_settled", extra={"action": "enrollments_settled", **counts})

@@ -1,0 +1,137 @@
+"""Request and response bodies of the enrollment API (never the table classes)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Toast's email charset for intents (a-z A-Z 0-9 = . - _ + @ : & ^ % ! $) and an address shape.
+EMAIL_PATTERN = r"^[A-Za-z0-9=._+:&^%!$-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+PLAN_CODE = r"^[a-z0-9][a-z0-9._-]*$"
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class EnrollmentStatus(StrEnum):
+    PENDING = "pending"  # the intent is open: the customer has not authorized a card yet
+    COMPLETED = "completed"  # mandate active (and subscription activated)
+    EXPIRED = "expired"  # the intent expired (30 minutes): start a new enrollment
+    FAILED = "failed"  # Toast refused to open the intent
+
+
+class Purpose(StrEnum):
+    SUBSCRIBE = "subscribe"
+    FEE = "fee"
+    REPLACE_CARD = "replace_card"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CustomerIn(_In):
+    email: Annotated[str, Field(min_length=6, max_length=254, pattern=EMAIL_PATTERN)]
+    name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+    reference: Text | None = Field(None, description="The merchant's own id for this customer")
+
+
+class EnrollmentCreate(_In):
+    """Exactly one of ``plan`` (a RECURRING or INSTALLMENT plan code) or ``fee_purpose``
+    (an UNSCHEDULED card-on-file, e.g. a reservation hold)."""
+
+    plan: Annotated[str, Field(min_length=1, max_length=64, pattern=PLAN_CODE)] | None = None
+    fee_purpose: Text | None = None
+    customer: CustomerIn
+    start_date: date | None = Field(None, description="First billing date (default: today)")
+    save_card: bool = Field(
+        False, description="Also save the card to a Toast customer record (created or reused)"
+    )
+
+    @model_validator(mode="after")
+    def _one_purpose(self) -> EnrollmentCreate:
+        if (self.plan is None) == (self.fee_purpose is None):
+            raise ValueError("send exactly one of plan or fee_purpose")
+        if self.start_date is not None and not 2000 <= self.start_date.year <= 2999:
+            raise ValueError("start_date must be in the years 2000-2999")
+        return self
+
+
+class CardIn(_In):
+    """What the iframe reported to the browser after creating the payment method (display
+    data only; used when Toast has no saved-card listing for this card)."""
+
+    brand: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z _-]+$")]
+    last_four: Annotated[str, Field(pattern=r"^\d{4}$")]
+    exp_month: Annotated[int, Field(ge=1, le=12)]
+    exp_year: Annotated[int, Field(ge=2000, le=2199)]
+
+
+class EnrollmentComplete(_In):
+    card: CardIn | None = None
+
+
+class CardPublic(BaseModel):
+    brand: str | None
+    last_four: str | None
+    exp_month: int | None
+    exp_year: int | None
+
+
+class EnrollmentPublic(BaseModel):
+    id: str
+    status: EnrollmentStatus
+    purpose: Purpose
+    plan: str | None
+    fee_purpose: str | None
+    customer_id: int
+    subscription_id: int | None
+    mandate_id: int
+    intent_type: str = Field(description="setup_intent (OFF_SESSION card-on-file)")
+    intent_id: str | None
+    session_secret: str | None = Field(
+        description="For the checkout iframe while pending; never logged"
+    )
+    expires_at: datetime | None
+    card: CardPublic | None
+    message: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class ChargePublic(BaseModel):
+    subscription_id: int | None
+    cycle: int | None
+    due_at: datetime
+    amount_cents: int
+    status: str
+
+
+class SubscriptionPublic(BaseModel):
+    id: int
+    plan: str
+    status: str
+    anchor_date: date
+    next_charge_at: datetime | None
+    card: CardPublic | None
+    cancelled_at: datetime | None
+
+
+class CustomerPublic(BaseModel):
+    id: int
+    email: str
+    name: str
+    reference: str | None
+
+
+class CustomerSubscriptions(BaseModel):
+    customer: CustomerPublic
+    subscriptions: list[SubscriptionPublic]
+    upcoming_charges: list[ChargePublic]
+
+
+class Problem(BaseModel):
+    error: str
+    field: str | None = None
+    fields: list[str] = Field(default_factory=list)

@@ -1,0 +1,351 @@
+"""Enrollment use cases: open a setup intent for the checkout iframe, then complete it.
+
+Write-ahead, like the charger: the enrollment row (with its idempotency key, the pending
+mandate and the pending subscription) is committed before Toast is called, so a repeated
+``Idempotency-Key`` finds it and a crash between the two is resumed, not duplicated. The
+session secret is never stored: it is read back from Toast whenever the website needs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from billing.clock import Clock
+from billing.domain import calendar
+from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
+from billing.enroll import cards
+from billing.enroll.models import CardIn, EnrollmentCreate, EnrollmentStatus, Purpose
+from billing.errors import DomainError, DuplicateKey, NotFound
+from billing.manage import members, plans
+from billing.store import events
+from billing.store.db import Store
+from billing.store.tables import Customer, Enrollment, Mandate, Plan, Subscription
+from billing.toast import errors as toast_errors
+from billing.toast.facade import ToastClient
+from billing.toast.models.base import StandingInstructionType, Usage
+from billing.toast.models.setup_intents import SetupIntent, SetupIntentStatus
+
+log = logging.getLogger("billing.enroll")
+SETUP_INTENT_TTL = timedelta(minutes=30)  # Toast: the session secret expires 30 min after creation
+MAX_START_AHEAD = timedelta(days=366)
+EXPIRED_MESSAGE = "the card authorization window (30 minutes) expired: start a new enrollment"
+
+
+class IdempotencyConflict(DomainError):
+    """The same Idempotency-Key was sent with a different request."""
+
+
+class EnrollmentFailed(DomainError):
+    """Toast refused to open the intent (the enrollment is marked failed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    store: Store
+    toast: ToastClient
+    clock: Clock
+    location_guid: str  # for fee enrollments (plans carry their own location)
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """An enrollment as read now; ``session_secret`` only while it is pending."""
+
+    enrollment: Enrollment
+    plan_code: str | None
+    mandate: Mandate
+    session_secret: str | None = None
+    message: str | None = None
+
+
+def request_hash(spec: EnrollmentCreate) -> str:
+    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()
+
+
+async def start(ctx: Context, spec: EnrollmentCreate, *, key: str) -> View:
+    """Open (or, for a repeated key, resume) an enrollment; returns what the iframe needs."""
+    digest = request_hash(spec)
+    existing = _by_key(ctx.store, key)
+    if existing is None:
+        try:
+            with ctx.store.transaction() as session:
+                existing = _record(session, ctx, spec, key=key, digest=digest)
+        except DuplicateKey:  # a concurrent request with the same key won
+            existing = _by_key(ctx.store, key)
+            assert existing is not None
+    if existing.request_hash != digest:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used for a different enrollment",
+            field="Idempotency-Key",
+        )
+    return await refresh(ctx, existing.id)
+
+
+def _by_key(store: Store, key: str) -> Enrollment | None:
+    with store.transaction() as session:
+        query = select(Enrollment).where(Enrollment.idempotency_key == key)
+        return session.exec(query).first()
+
+
+def _record(
+    session: Session, ctx: Context, spec: EnrollmentCreate, *, key: str, digest: str
+) -> Enrollment:
+    now = ctx.clock.now()
+    plan = plans.get(session, spec.plan) if spec.plan else None
+    if plan is not None and (plan.kind == PlanKind.UNSCHEDULED or not plan.active):
+        raise DomainError(f"plan {plan.code!r} cannot be subscribed to", field="plan")
+    customer = find_or_create_customer(session, spec, now=now)
+    location = plan.location_guid if plan else ctx.location_guid
+    instruction = plan.kind if plan else StandingInstructionType.UNSCHEDULED
+    mandate = members.add_pending_mandate(
+        session, customer=customer, location_guid=location, standing_instruction=instruction,
+        now=now,
+    )  # fmt: skip
+    sub = None
+    if plan is not None:
+        start_date = _start_date(spec.start_date, today(ctx.clock, plan.timezone))
+        sub = members.subscribe(
+            session, customer=customer, plan=plan, mandate=mandate, start=start_date, now=now
+        )
+    enrollment = Enrollment(
+        id=str(uuid.uuid4()), idempotency_key=key, request_hash=digest,
+        purpose=Purpose.SUBSCRIBE if plan else Purpose.FEE, customer_id=customer.id or 0,
+        plan_id=plan.id if plan else None, fee_purpose=spec.fee_purpose,
+        subscription_id=sub.id if sub else None, mandate_id=mandate.id or 0,
+        location_guid=location, save_card=spec.save_card, created_at=now,
+    )  # fmt: skip
+    session.add(enrollment)
+    session.flush()
+    events.emit(session, at=now, entity="enrollment", entity_id=mandate.id or 0, type="started",
+                enrollment=enrollment.id, save_card=spec.save_card)  # fmt: skip
+    return enrollment
+
+
+def _start_date(asked: date | None, today: date) -> date:
+    if asked is None:
+        return today
+    if not today <= asked <= today + MAX_START_AHEAD:
+        raise DomainError(f"start_date must be between {today} and {today + MAX_START_AHEAD}",
+                          field="start_date")  # fmt: skip
+    return asked
+
+
+def find_or_create_customer(session: Session, spec: EnrollmentCreate, *, now: datetime) -> Customer:
+    """The merchant's reference identifies a returning customer; else a new one."""
+    data = spec.customer
+    if data.reference is not None:
+        query = select(Customer).where(Customer.external_ref == data.reference)
+        found = session.exec(query).first()
+        if found is not None:
+            return found
+    return members.create_customer(
+        session, email=data.email, name=data.name, external_ref=data.reference, now=now
+    )
+
+
+async def open_intent(ctx: Context, enrollment_id: str) -> str:
+    """Create the OFF_SESSION setup intent (and the Toast customer record when the card is
+    also saved to the profile); returns its session secret."""
+    with ctx.store.transaction() as session:
+        row = _get(session, enrollment_id)
+        customer = session.get(Customer, row.customer_id)
+        mandate = session.get(Mandate, row.mandate_id)
+        assert customer is not None
+        assert mandate is not None
+    try:
+        toast_customer = (
+            await _toast_customer(ctx, customer, row.location_guid) if row.save_card else None
+        )
+        intent = await ctx.toast.setup_intents.create(
+            location=row.location_guid, usage=Usage.OFF_SESSION,
+            standing_instruction_type=StandingInstructionType(mandate.standing_instruction),
+            customer_id=toast_customer, external_reference_id=row.id,
+        )  # fmt: skip
+    except toast_errors.ToastAPIError as exc:
+        _fail(ctx, enrollment_id, exc.message)
+        raise EnrollmentFailed(f"Toast refused the setup intent: {exc.message}") from exc
+    with ctx.store.transaction() as session:
+        row = _get(session, enrollment_id)
+        row.intent_id = intent.id
+        created = intent.creation_date or ctx.clock.now()
+        row.expires_at = created + SETUP_INTENT_TTL
+        mandate = session.get(Mandate, row.mandate_id)
+        assert mandate is not None
+        mandate.setup_intent_id = intent.id
+    log.info("enrollment_intent_created",
+             extra={"action": "enrollment_intent_created", "enrollment": enrollment_id})
+    return intent.session_secret.get_secret_value() if intent.session_secret else ""
+
+
+async def _toast_customer(ctx: Context, customer: Customer, location: str) -> str:
+    if customer.toast_customer_id:
+        return customer.toast_customer_id
+    record = await ctx.toast.customers.create(
+        location=location, external_reference_id=f"billing-customer-{customer.id}",
+        description=customer.email,
+    )  # fmt: skip
+    with ctx.store.transaction() as session:
+        row = session.get(Customer, customer.id)
+        assert row is not None
+        row.toast_customer_id = record.id
+    return record.id
+
+
+async def refresh(ctx: Context, enrollment_id: str, *, card: CardIn | None = None) -> View:
+    """Read the intent back from Toast and move the enrollment on: completed when the
+    card is authorized, expired when the 30 minutes are over, else still pending."""
+    row = load(ctx.store, enrollment_id).enrollment
+    if row.status != EnrollmentStatus.PENDING:
+        return load(ctx.store, enrollment_id)
+    if row.intent_id is None:  # write-ahead row whose intent was never (knowingly) created
+        secret = await open_intent(ctx, enrollment_id)
+        return _with(load(ctx.store, enrollment_id), secret)
+    try:
+        intent = await ctx.toast.setup_intents.get(row.intent_id, location=row.location_guid)
+    except toast_errors.ToastNotFound:  # Toast: 404 "intent expired / does not exist"
+        return expire(ctx, enrollment_id)
+    if intent.status == SetupIntentStatus.SUCCEEDED and intent.mandate_id:
+        return await complete(ctx, enrollment_id, intent, card)
+    if row.expires_at is not None and ctx.clock.now() >= row.expires_at:
+        return expire(ctx, enrollment_id)
+    live = intent.session_secret.get_secret_value() if intent.session_secret else None
+    message = None
+    if intent.last_setup_error is not None:
+        message = f"the card was declined ({intent.last_setup_error.code}); try another card"
+    return _with(load(ctx.store, enrollment_id), live, message)
+
+
+def _with(view: View, secret: str | None, message: str | None = None) -> View:
+    return View(view.enrollment, view.plan_code, view.mandate, secret, message or view.message)
+
+
+async def complete(
+    ctx: Context, enrollment_id: str, intent: SetupIntent, card: CardIn | None
+) -> View:
+    assert intent.mandate_id is not None
+    with ctx.store.transaction() as session:
+        row = _get(session, enrollment_id)
+        customer = session.get(Customer, row.customer_id)
+    summary = await cards.lookup(
+        ctx.toast, location=row.location_guid, intent=intent, hint=card,
+        toast_customer_id=customer.toast_customer_id if customer else None,
+    )  # fmt: skip
+    old = None
+    with ctx.store.transaction() as session:
+        row = _get(session, enrollment_id, for_update=True)
+        if row.status == EnrollmentStatus.PENDING:
+            old = _activate(session, row, intent, summary, now=ctx.clock.now())
+    if old is not None:
+        await revoke(ctx, old)
+    return load(ctx.store, enrollment_id)
+
+
+def _activate(
+    session: Session, row: Enrollment, intent: SetupIntent, card: cards.Summary, *, now: datetime
+) -> int | None:
+    """Mandate active, subscription active (or switched to the new card); returns the id of
+    a replaced mandate to revoke."""
+    assert intent.mandate_id is not None
+    mandate = session.get(Mandate, row.mandate_id)
+    assert mandate is not None
+    members.activate_mandate(
+        session, mandate, toast_mandate_id=intent.mandate_id,
+        payment_method_id=intent.payment_method_id, card_brand=card.brand,
+        card_last4=card.last_four, card_exp=card.expiry, now=now,
+    )  # fmt: skip
+    row.status, row.completed_at = EnrollmentStatus.COMPLETED, now
+    sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
+    events.emit(session, at=now, entity="enrollment", entity_id=mandate.id or 0,
+                type="completed", enrollment=row.id)  # fmt: skip
+    if row.purpose == Purpose.SUBSCRIBE and sub is not None:
+        if sub.status == SubscriptionStatus.PENDING_MANDATE:
+            plan = session.get(Plan, sub.plan_id)
+            assert plan is not None
+            members.activate(session, sub, plan, now=now)
+        return None
+    if row.purpose == Purpose.REPLACE_CARD and sub is not None:
+        from billing.enroll import accounts
+
+        return accounts.switch_card(session, sub, mandate, now=now)
+    return None
+
+
+def expire(ctx: Context, enrollment_id: str) -> View:
+    now = ctx.clock.now()
+    with ctx.store.transaction() as session:
+        row = _get(session, enrollment_id, for_update=True)
+        if row.status == EnrollmentStatus.PENDING:
+            _close(session, row, EnrollmentStatus.EXPIRED, EXPIRED_MESSAGE, now=now)
+    return load(ctx.store, enrollment_id)
+
+
+def _fail(ctx: Context, enrollment_id: str, message: str) -> None:
+    with ctx.store.transaction() as session:
+        row = _get(session, enrollment_id, for_update=True)
+        if row.status == EnrollmentStatus.PENDING:
+            _close(session, row, EnrollmentStatus.FAILED, message[:500], now=ctx.clock.now())
+
+
+def _close(
+    session: Session, row: Enrollment, status: EnrollmentStatus, message: str, *, now: datetime
+) -> None:
+    row.status, row.error, row.completed_at = status, message, now
+    mandate = session.get(Mandate, row.mandate_id)
+    if mandate is not None and mandate.status == MandateStatus.PENDING_SETUP:
+        mandate.status = MandateStatus.SETUP_FAILED
+    if row.purpose == Purpose.SUBSCRIBE and row.subscription_id is not None:
+        sub = session.get(Subscription, row.subscription_id)
+        if sub is not None and sub.status == SubscriptionStatus.PENDING_MANDATE:
+            sub.status, sub.cancelled_at = SubscriptionStatus.CANCELLED, now
+    events.emit(session, at=now, entity="enrollment", entity_id=row.mandate_id, type=status.value,
+                enrollment=row.id)  # fmt: skip
+
+
+async def revoke(ctx: Context, mandate_id: int) -> None:
+    """Revoke a mandate at Toast, then record it (a 404 means it is already gone)."""
+    with ctx.store.transaction() as session:
+        mandate = session.get(Mandate, mandate_id)
+        assert mandate is not None
+    if mandate.status not in (MandateStatus.ACTIVE, MandateStatus.EXPIRED):
+        return
+    if mandate.toast_mandate_id:
+        with contextlib.suppress(toast_errors.ToastNotFound):  # already gone at Toast
+            await ctx.toast.mandates.revoke(
+                mandate.toast_mandate_id, location=mandate.location_guid
+            )
+    with ctx.store.transaction() as session:
+        row = session.get(Mandate, mandate_id)
+        assert row is not None
+        row.status, row.revoked_at = MandateStatus.REVOKED, ctx.clock.now()
+        events.emit(session, at=ctx.clock.now(), entity="mandate", entity_id=mandate_id,
+                    type="revoked")  # fmt: skip
+
+
+def _get(session: Session, enrollment_id: str, *, for_update: bool = False) -> Enrollment:
+    query = select(Enrollment).where(Enrollment.id == enrollment_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.exec(query).first()
+    if row is None:
+        raise NotFound(f"unknown enrollment {enrollment_id!r}", field="enrollment")
+    return row
+
+
+def load(store: Store, enrollment_id: str) -> View:
+    with store.transaction() as session:
+        row = _get(session, enrollment_id)
+        mandate = session.get(Mandate, row.mandate_id)
+        plan = session.get(Plan, row.plan_id) if row.plan_id else None
+        assert mandate is not None
+    return View(row, plan.code if plan else None, mandate, None, row.error)
+
+
+def today(clock: Clock, tz: str) -> date:
+    return clock.now().astimezone(calendar.zone(tz)).date()
