@@ -7,11 +7,17 @@ import sys
 import typer
 
 from billing.cli import (
+    charges_cmd,
+    customers_cmd,
     db_cmd,
     demo_cmd,
     engine_cmd,
+    mandates_cmd,
+    overview_cmd,
+    plans_cmd,
     report_cmd,
     serve_cmd,
+    subscriptions_cmd,
 )
 from billing.cli.context import fail
 from billing.sandbox import cli as sandbox_cli
@@ -30,6 +36,15 @@ app.command()(engine_cmd.simulate)
 app.command()(serve_cmd.serve)
 app.command()(report_cmd.report)
 app.command()(demo_cmd.demo)
+app.add_typer(plans_cmd.app, name="plans")
+app.add_typer(customers_cmd.app, name="customers")
+app.command()(customers_cmd.enroll)
+app.add_typer(subscriptions_cmd.app, name="subscriptions")
+app.add_typer(charges_cmd.app, name="charges")
+app.add_typer(mandates_cmd.app, name="mandates")
+app.command()(overview_cmd.upcoming)
+app.command()(overview_cmd.attention)
+app.command()(overview_cmd.config)
 
 
 def main() -> None:

@@ -11,9 +11,10 @@ from datetime import datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
-from billing.domain import calendar, money
+from billing.domain import calendar, lifecycle, money
 from billing.domain.states import IntervalUnit, PlanKind, SubscriptionStatus
 from billing.errors import ChargeAlreadyExists
+from billing.store import events
 from billing.store.db import Store
 from billing.store.tables import Charge, Plan, Subscription
 
@@ -73,6 +74,9 @@ def _materialize_one(
     sub = session.get(Subscription, sub_id)
     if sub is None or sub.status not in BILLABLE or sub.mandate_id is None:
         return 0
+    if sub.cancel_at_period_end:
+        _end_at_period_end(session, sub, now=now)
+        return 0
     plan = session.get(Plan, sub.plan_id)
     assert plan is not None
     rule, limit, created = rule_for(plan, sub), cycle_limit(plan), 0
@@ -83,6 +87,17 @@ def _materialize_one(
         done = limit is not None and sub.next_cycle >= limit
         sub.next_charge_at = None if done else calendar.due_at(rule, sub.next_cycle)
     return created
+
+
+def _end_at_period_end(session: Session, sub: Subscription, *, now: datetime) -> None:
+    """Cancelled at period end: no charge for the next period; once the next cycle would fall
+    due (the current period has ended), the subscription is cancelled."""
+    if sub.next_charge_at is None or sub.next_charge_at > now:
+        return
+    sub.status = lifecycle.transition("subscription", sub.status, SubscriptionStatus.CANCELLED)
+    sub.cancelled_at, sub.next_charge_at = now, None
+    events.emit(session, at=now, entity="subscription", entity_id=sub.id or 0,
+                type="cancelled", at_period_end=True)  # fmt: skip
 
 
 def _add_charge(session: Session, plan: Plan, sub: Subscription, *, now: datetime) -> None:

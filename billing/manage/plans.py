@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel import Session, col, select
@@ -83,4 +84,49 @@ def get(session: Session, code: str) -> Plan:
     plan = latest(session, code)
     if plan is None:
         raise NotFound(f"unknown plan {code!r}", field="plan")
+    return plan
+
+
+def list_latest(session: Session, *, include_archived: bool = False) -> list[Plan]:
+    """The latest version of every plan code."""
+    rows = session.exec(select(Plan).order_by(col(Plan.code), col(Plan.version).desc())).all()
+    seen: dict[str, Plan] = {}
+    for plan in rows:
+        seen.setdefault(plan.code, plan)
+    return [p for p in seen.values() if include_archived or p.active]
+
+
+def versions(session: Session, code: str) -> list[Plan]:
+    get(session, code)
+    return list(
+        session.exec(select(Plan).where(Plan.code == code).order_by(col(Plan.version))).all()
+    )
+
+
+def update(session: Session, code: str, changes: dict[str, Any], *, now: datetime) -> Plan:
+    """Write version N+1 of ``code`` with ``changes``; subscriptions keep the version sold."""
+    current = get(session, code)
+    if not current.active:
+        raise DomainError(f"plan {code!r} is archived", field="plan")
+    fields = current.model_dump(include=set(PlanCreate.model_fields))
+    changed = {k: v for k, v in changes.items() if v is not None}
+    if {"code", "kind"} & set(changed) or set(changed) - set(PlanCreate.model_fields):
+        raise DomainError("a plan update cannot change its code or kind", field="plan")
+    if not changed:
+        raise DomainError("nothing to change: give at least one option", field="plan")
+    spec = PlanCreate(**(fields | changed))
+    plan = Plan(**spec.model_dump(), version=current.version + 1, created_at=now)
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def archive(session: Session, code: str) -> Plan:
+    """No new subscriptions on any version of ``code``; existing ones keep billing."""
+    plan = get(session, code)
+    if not plan.active:
+        raise DomainError(f"plan {code!r} is already archived", field="plan")
+    for version in versions(session, code):
+        version.active = False
+    session.flush()
     return plan

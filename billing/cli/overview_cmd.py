@@ -1,0 +1,101 @@
+"""`billing upcoming`, `billing attention`, `billing config`: what is coming, what is stuck,
+and how billing is configured."""
+
+from __future__ import annotations
+
+import typer
+
+from billing.cli import inputs, output
+from billing.cli.output import JSON_OPTION, command
+from billing.clock import SystemClock
+from billing.errors import DomainError
+from billing.manage import charges, forecast
+from billing.settings import settings_table
+
+
+@command
+def upcoming(
+    days: int = typer.Option(30, "--days", help="How many days ahead (1-366)"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Forecast the charges due in the next days: materialized charges plus the cycles active
+    subscriptions will produce (nothing is written), with totals per plan and per location.
+
+    Example: billing upcoming --days 30 --json
+    """
+    if not 1 <= days <= 366:
+        raise DomainError(f"--days must be 1..366, got {days}", field="--days")
+    with output.transaction() as session:
+        result = forecast.upcoming(session, now=SystemClock().now(), days=days)
+    if json_out:
+        output.print_json({
+            "from": result.start, "until": result.until, "total_cents": result.total_cents,
+            "by_plan_cents": result.by_plan, "by_location_cents": result.by_location,
+            "items": [vars_of(i) for i in result.items],
+        })  # fmt: skip
+        return
+    output.print_table(f"Due by {result.until:%Y-%m-%d %H:%M} UTC", (
+        "due", "plan", "subscription", "cycle", "charge", "amount", "location"
+    ), [
+        (i.due_at, i.plan, i.subscription_id, i.cycle, i.charge_id or "(projected)",
+         inputs.dollars(i.amount_cents), i.location_guid) for i in result.items
+    ])  # fmt: skip
+    output.print_table(
+        "Per plan",
+        ("plan", "total"),
+        [(k, inputs.dollars(v)) for k, v in sorted(result.by_plan.items())],
+    )
+    output.print_table(
+        "Per location",
+        ("location", "total"),
+        [(k, inputs.dollars(v)) for k, v in sorted(result.by_location.items())],
+    )
+    output.echo(f"total {inputs.dollars(result.total_cents)} in {len(result.items)} charges")
+
+
+def vars_of(item: forecast.Upcoming) -> dict[str, object]:
+    return {name: getattr(item, name) for name in item.__slots__}
+
+
+@command
+def attention(json_out: bool = JSON_OPTION) -> None:
+    """Charges the engine could not settle (needs_attention): the last attempt, its error and
+    Toast payment intent, and what to do about it.
+
+    Example: billing attention
+    """
+    with output.transaction() as session:
+        items = charges.attention(session)
+    if json_out:
+        output.print_json([
+            {**output.plain(i.charge), "last_attempt": i.attempt, "advice": i.advice}
+            for i in items
+        ])  # fmt: skip
+        return
+    if not items:
+        output.echo("nothing needs attention")
+        return
+    output.print_table("Needs attention", (
+        "charge", "amount", "attempt", "status", "toast intent", "error", "what to do"
+    ), [
+        (i.charge.id, inputs.dollars(i.charge.amount_cents), i.attempt.number if i.attempt else "",
+         i.attempt.status if i.attempt else "", i.attempt.toast_intent_id if i.attempt else "",
+         i.attempt.error if i.attempt else "", i.advice.replace("ID", str(i.charge.id)))
+        for i in items
+    ])  # fmt: skip
+
+
+@command
+def config(json_out: bool = JSON_OPTION) -> None:
+    """Print every setting: its environment variable, default and meaning (secrets hidden).
+
+    Example: billing config
+    """
+    rows = settings_table()
+    if json_out:
+        output.print_json([
+            {"setting": s, "env": e, "default": d, "meaning": m} for s, e, d, m in rows
+        ])  # fmt: skip
+    else:
+        output.print_table("Settings", ("setting", "environment variable", "default", "meaning"),
+                           rows)  # fmt: skip

@@ -1,0 +1,189 @@
+"""`billing plans ...`: what is sold (recurring amounts, installment totals, fee templates)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+
+from billing.cli import context, inputs, output
+from billing.cli.output import JSON_OPTION, command
+from billing.clock import SystemClock
+from billing.errors import DomainError
+from billing.manage import plans
+from billing.store.tables import Plan
+
+app = typer.Typer(
+    help="Plans: RECURRING amounts, INSTALLMENT totals, UNSCHEDULED fee templates. "
+    "Amounts are dollars (45 or 45.00).",
+    no_args_is_help=True,
+)
+COLUMNS = ("code", "v", "kind", "amount", "every", "cycles", "location", "zone", "active")
+
+NAME = typer.Option(None, "--name", help="Display name")
+AMOUNT = typer.Option(None, "--amount", help="RECURRING/UNSCHEDULED amount in dollars: 45.00")
+TOTAL = typer.Option(None, "--total", help="INSTALLMENT total in dollars: 1200.00")
+PAYMENTS = typer.Option(None, "--payments", help="INSTALLMENT number of payments (1-120)")
+UNIT = typer.Option(None, "--interval", help="Interval unit: day, week, month, year")
+EVERY = typer.Option(None, "--every", help="Interval count: bill every N units")
+MAX_CYCLES = typer.Option(None, "--max-cycles", help="RECURRING: stop after N charges")
+ANCHOR = typer.Option(None, "--anchor-day", help="Day of month to bill on (1-31)")
+LOCATION = typer.Option(None, "--location", help="Toast location GUID (default: settings)")
+ZONE = typer.Option(None, "--timezone", help="IANA time zone of the billing time")
+LOCAL_TIME = typer.Option(None, "--local-time", help="Local billing time HH:MM")
+CHECK_ITEM = typer.Option(None, "--check-item", help="Item name the Toast check carries")
+
+
+def row(plan: Plan) -> list[Any]:
+    amount = (
+        f"{inputs.dollars(plan.total_cents)} / {plan.installments}"
+        if plan.total_cents is not None
+        else inputs.dollars(plan.amount_cents)
+    )
+    every = "" if plan.kind == "UNSCHEDULED" else f"{plan.interval_count} {plan.interval_unit}"
+    return [plan.code, plan.version, plan.kind, amount, every, plan.max_cycles or "",
+            plan.location_guid, plan.timezone, plan.active]  # fmt: skip
+
+
+# PlanCreate field -> the option that sets it (error messages name the option).
+OPTIONS = {
+    "amount_cents": "--amount", "total_cents": "--total", "installments": "--payments",
+    "interval_unit": "--interval", "interval_count": "--every", "max_cycles": "--max-cycles",
+    "anchor_day": "--anchor-day", "location_guid": "--location", "timezone": "--timezone",
+    "local_time": "--local-time", "check_item": "--check-item", "kind": "--kind",
+    "name": "--name", "code": "CODE",
+}  # fmt: skip
+
+
+def option_error(exc: ValidationError) -> DomainError:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"])
+    message = str(err["msg"]).removeprefix("Value error, ")
+    for name, option in OPTIONS.items():
+        message = message.replace(name, option)
+    option = OPTIONS.get(field, field)
+    return DomainError(f"{option}: {message}" if option else message, field=option or "plan")
+
+
+def build(**fields: Any) -> plans.PlanCreate:
+    try:
+        return plans.PlanCreate(**fields)
+    except ValidationError as exc:
+        raise option_error(exc) from None
+
+
+def spec_fields(**values: Any) -> dict[str, Any]:
+    """CLI option values as PlanCreate fields (amounts in dollars become cents)."""
+    values["amount_cents"] = inputs.cents(values.pop("amount"), "--amount")
+    values["total_cents"] = inputs.cents(values.pop("total"), "--total")
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@app.command()
+@command
+def create(
+    code: str = typer.Argument(..., help="Plan code: lowercase letters, digits, . _ -"),
+    kind: str = typer.Option(..., "--kind", help="RECURRING, INSTALLMENT or UNSCHEDULED"),
+    name: str = NAME, amount: str = AMOUNT, total: str = TOTAL, payments: int = PAYMENTS,
+    interval: str = UNIT, every: int = EVERY, max_cycles: int = MAX_CYCLES,
+    anchor_day: int = ANCHOR, location: str = LOCATION, timezone: str = ZONE,
+    local_time: str = LOCAL_TIME, check_item: str = CHECK_ITEM, json_out: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Create a plan (version 1).
+
+    Example: billing plans create wine --kind RECURRING --name "Wine club" --amount 45.00
+    --interval month --anchor-day 1 --timezone America/New_York --check-item "Wine club"
+    """
+    settings = context.settings_or_exit()
+    fields = spec_fields(
+        name=name or code, kind=kind.upper(), amount=amount, total=total, installments=payments,
+        interval_unit=interval, interval_count=every, max_cycles=max_cycles,
+        anchor_day=anchor_day, location_guid=location or settings.toast.location_guid,
+        timezone=timezone, local_time=local_time, check_item=check_item,
+    )  # fmt: skip
+    spec = build(code=code, **fields)
+    with output.transaction(settings) as session:
+        plan = plans.create(session, spec, now=SystemClock().now())
+    _show_one(plan, json_out, f"created plan {plan.code} v{plan.version}")
+
+
+@app.command("list")
+@command
+def list_(
+    archived: bool = typer.Option(False, "--archived", help="Include archived plans"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """List the latest version of every plan.
+
+    Example: billing plans list --json
+    """
+    with output.transaction() as session:
+        rows = plans.list_latest(session, include_archived=archived)
+    if json_out:
+        output.print_json(rows)
+    else:
+        output.print_table("Plans", COLUMNS, [row(p) for p in rows])
+
+
+@app.command()
+@command
+def show(code: str = typer.Argument(..., help="Plan code"), json_out: bool = JSON_OPTION) -> None:
+    """Show a plan and its versions.
+
+    Example: billing plans show wine
+    """
+    with output.transaction() as session:
+        history = plans.versions(session, code)
+    if json_out:
+        output.print_json({**output.plain(history[-1]), "versions": history})
+        return
+    output.print_fields(f"Plan {code}", output.plain(history[-1]))
+    output.print_table("Versions", COLUMNS, [row(p) for p in history])
+
+
+@app.command()
+@command
+def update(
+    code: str = typer.Argument(..., help="Plan code"),
+    name: str = NAME, amount: str = AMOUNT, total: str = TOTAL, payments: int = PAYMENTS,
+    interval: str = UNIT, every: int = EVERY, max_cycles: int = MAX_CYCLES,
+    anchor_day: int = ANCHOR, location: str = LOCATION, timezone: str = ZONE,
+    local_time: str = LOCAL_TIME, check_item: str = CHECK_ITEM, json_out: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Write a new version of a plan for future subscriptions (existing ones keep theirs).
+
+    Example: billing plans update wine --amount 49.00
+    """
+    changes = spec_fields(
+        name=name, amount=amount, total=total, installments=payments, interval_unit=interval,
+        interval_count=every, max_cycles=max_cycles, anchor_day=anchor_day,
+        location_guid=location, timezone=timezone, local_time=local_time, check_item=check_item,
+    )  # fmt: skip
+    with output.transaction() as session:
+        try:
+            plan = plans.update(session, code, changes, now=SystemClock().now())
+        except ValidationError as exc:
+            raise option_error(exc) from None
+    _show_one(plan, json_out, f"plan {plan.code} is now v{plan.version}")
+
+
+@app.command()
+@command
+def archive(
+    code: str = typer.Argument(..., help="Plan code"), json_out: bool = JSON_OPTION
+) -> None:
+    """Stop selling a plan (every version); existing subscriptions keep billing.
+
+    Example: billing plans archive wine
+    """
+    with output.transaction() as session:
+        plan = plans.archive(session, code)
+    _show_one(plan, json_out, f"archived plan {plan.code}")
+
+
+def _show_one(plan: Plan, json_out: bool, message: str) -> None:
+    if json_out:
+        output.print_json(plan)
+    else:
+        output.echo(message)
