@@ -6,11 +6,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from billing import logs, wiring
 from billing.cli.context import fail, settings_or_exit
 from billing.clock import FakeClock, SystemClock
 from billing.engine import runner, simulation
+from billing.engine.sweeper import TickReport
 from billing.sandbox.remote import SandboxControl
 from billing.settings import BillingSettings
 
@@ -100,11 +103,27 @@ async def _simulate(
 ) -> simulation.SimulationReport:
     clock = FakeClock(begin)
     control = SandboxControl.at(settings.toast.base_url)
+    days = max(1, int((end - begin).total_seconds() // 86_400))
+    bar = Progress(
+        TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[day]}"),
+        TextColumn("{task.fields[charged]} charged"), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    )  # fmt: skip
+    task = bar.add_task("simulate", total=days, day=str(begin.date()), charged=0)
+    charged = 0
+
+    def advance(report: TickReport) -> None:
+        nonlocal charged
+        charged += report.charged
+        done = (report.at - begin).total_seconds() // 86_400
+        bar.update(task, completed=done, day=str(report.at.date()), charged=charged)
+
     try:
         on_advance = control.set_clock if move_sandbox else simulation.no_op
-        async with wiring.engine(settings, clock=clock) as engine:
-            return await simulation.run_until(
-                engine, clock, end, step=step, on_advance=on_advance
-            )
+        with bar:
+            async with wiring.engine(settings, clock=clock) as engine:
+                return await simulation.run_until(
+                    engine, clock, end, step=step, on_advance=on_advance, on_tick=advance
+                )
     finally:
         await control.aclose()
