@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from billing.domain import money
 from billing.enroll import service
 from billing.enroll.models import CardIn, CustomerIn, EnrollmentCreate
 from billing.errors import BillingError
@@ -38,13 +39,15 @@ class Offer:
     blurb: str
     plan: str | None = None
     fee_purpose: str | None = None
+    pay_now_label: str | None = None  # offered: take the first payment at signup
 
 
 OFFERS = (
     Offer("wine-club", "Join the wine club", "Two bottles a month, $45.00 monthly.",
-          plan="wine-club"),
+          plan="wine-club", pay_now_label="Pay the first month ($45.00) now"),
     Offer("catering-deposit", "Pay the catering deposit in installments",
-          "A $1,200.00 deposit in 4 weekly installments.", plan="catering-deposit"),
+          "A $1,200.00 deposit in 4 weekly installments.", plan="catering-deposit",
+          pay_now_label="Pay the first installment ($300.00) now"),
     Offer("reservation-hold", "Hold a reservation with a card",
           "No charge now; a $25.00 fee only if you do not show up.",
           fee_purpose="reservation no-show fee"),
@@ -104,6 +107,7 @@ def mount(
             f"<input type='hidden' name='token' value='{token}'>"
             "<label>Email <input type='email' name='email' required></label><br>"
             "<label>Name <input type='text' name='name'></label><br>"
+            f"{_pay_now_box(offer)}"
             "<button type='submit'>Continue to payment</button></form>"
         ))  # fmt: skip
 
@@ -114,6 +118,7 @@ def mount(
             spec = EnrollmentCreate(
                 plan=offer.plan, fee_purpose=offer.fee_purpose,
                 customer=CustomerIn(email=form.get("email", ""), name=form.get("name", "")),
+                pay_now=offer.pay_now_label is not None and form.get("pay_now") == "on",
             )  # fmt: skip
             async with ctx_of() as ctx:
                 view = await service.start(ctx, spec, key=f"demo-{form.get('token', '')}")
@@ -132,6 +137,13 @@ def mount(
         async with ctx_of() as ctx:
             view = await service.refresh(ctx, enrollment_id)
         return _page("Your enrollment", _status(view))
+
+
+def _pay_now_box(offer: Offer) -> str:
+    if offer.pay_now_label is None:
+        return ""
+    return (f"<label><input type='checkbox' name='pay_now'> "
+            f"{html.escape(offer.pay_now_label)}</label><br>")  # fmt: skip
 
 
 def _offer(slug: str) -> Offer:
@@ -184,7 +196,12 @@ def _status(view: service.View) -> str:
     what = html.escape(view.plan_code or row.fee_purpose or "")
     if row.status == "completed":
         card = f"{mandate.card_brand or 'card'} ending {mandate.card_last4 or '????'}"
-        return (f"<p id='status' data-status='completed'>You're in: {what}. "
+        paid = ""
+        if view.first_payment_cents is not None and view.message is None:
+            paid = f"We charged {money.format_cents(view.first_payment_cents)} today. "
+        elif view.message:
+            paid = f"{html.escape(view.message)}. "
+        return (f"<p id='status' data-status='completed'>You're in: {what}. {paid}"
                 f"We will charge your {html.escape(card)} as agreed.</p>")  # fmt: skip
     if row.status == "pending":
         return f"<p id='status' data-status='pending'>Waiting for your card ({what}).</p>"

@@ -48,11 +48,19 @@ class EnrollmentCreate(_In):
     save_card: bool = Field(
         False, description="Also save the card to a Toast customer record (created or reused)"
     )
+    pay_now: bool = Field(
+        False,
+        description="Take the first payment now: the iframe confirms a customer-initiated "
+        "payment intent for cycle 0 that also creates the mandate (plans only; the schedule "
+        "starts today)",
+    )
 
     @model_validator(mode="after")
     def _one_purpose(self) -> EnrollmentCreate:
         if (self.plan is None) == (self.fee_purpose is None):
             raise ValueError("send exactly one of plan or fee_purpose")
+        if self.pay_now and self.plan is None:
+            raise ValueError("pay_now needs a plan (a fee is charged later, off-session)")
         if self.start_date is not None and not 2000 <= self.start_date.year <= 2999:
             raise ValueError("start_date must be in the years 2000-2999")
         return self
@@ -88,7 +96,13 @@ class EnrollmentPublic(BaseModel):
     customer_id: int
     subscription_id: int | None
     mandate_id: int
-    intent_type: str = Field(description="setup_intent (OFF_SESSION card-on-file)")
+    intent_type: str = Field(
+        description="setup_intent (OFF_SESSION card-on-file) or payment_intent (pay_now: "
+        "the first payment, which also creates the mandate)"
+    )
+    first_payment_cents: int | None = Field(
+        None, description="With pay_now: the amount the iframe charges now (cycle 0)"
+    )
     intent_id: str | None
     session_secret: str | None = Field(
         description="For the checkout iframe while pending; never logged"

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from billing.clock import Clock
 from billing.domain import calendar
 from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
-from billing.enroll import cards
+from billing.enroll import cards, first_payment
 from billing.enroll.models import CardIn, EnrollmentCreate, EnrollmentStatus, Purpose
 from billing.errors import DomainError, DuplicateKey, NotFound
 from billing.manage import members, plans
@@ -30,12 +30,18 @@ from billing.store.tables import Customer, Enrollment, Mandate, Plan, Subscripti
 from billing.toast import errors as toast_errors
 from billing.toast.facade import ToastClient
 from billing.toast.models.base import StandingInstructionType, Usage
+from billing.toast.models.payment_intents import PaymentIntent, PaymentIntentStatus
 from billing.toast.models.setup_intents import SetupIntent, SetupIntentStatus
 
 log = logging.getLogger("billing.enroll")
 SETUP_INTENT_TTL = timedelta(minutes=30)  # Toast: the session secret expires 30 min after creation
 MAX_START_AHEAD = timedelta(days=366)
 EXPIRED_MESSAGE = "the card authorization window (30 minutes) expired: start a new enrollment"
+VOIDED_MESSAGE = (
+    "the first payment could not be applied to a check in time and was voided; it will be "
+    "charged off-session with the card just authorized"
+)
+PAYMENT_EXPIRED_MESSAGE = "the payment window (24 hours) expired: start a new enrollment"
 
 
 class IdempotencyConflict(DomainError):
@@ -63,6 +69,7 @@ class View:
     mandate: Mandate
     session_secret: str | None = None
     message: str | None = None
+    first_payment_cents: int | None = None
 
 
 def request_hash(spec: EnrollmentCreate) -> str:
@@ -111,6 +118,13 @@ def _record(
     sub = None
     if plan is not None:
         start_date = _start_date(spec.start_date, today(ctx.clock, plan.timezone))
+        if spec.pay_now:
+            first_payment.check_plan(plan)
+            if start_date != today(ctx.clock, plan.timezone):
+                raise DomainError(
+                    "with pay_now the first payment is today, so the schedule starts today: "
+                    "leave start_date out", field="start_date",
+                )  # fmt: skip
         sub = members.subscribe(
             session, customer=customer, plan=plan, mandate=mandate, start=start_date, now=now
         )
@@ -120,6 +134,7 @@ def _record(
         plan_id=plan.id if plan else None, fee_purpose=spec.fee_purpose,
         subscription_id=sub.id if sub else None, mandate_id=mandate.id or 0,
         location_guid=location, save_card=spec.save_card, created_at=now,
+        intent_kind=first_payment.KIND if spec.pay_now else "setup",
     )  # fmt: skip
     session.add(enrollment)
     session.flush()
@@ -151,31 +166,43 @@ def find_or_create_customer(session: Session, spec: EnrollmentCreate, *, now: da
 
 
 async def open_intent(ctx: Context, enrollment_id: str) -> str:
-    """Create the OFF_SESSION setup intent (and the Toast customer record when the card is
-    also saved to the profile); returns its session secret."""
+    """Create the OFF_SESSION setup intent, or with pay_now the customer-initiated payment
+    intent for cycle 0 (and the Toast customer record when the card is also saved to the
+    profile); returns its session secret."""
     with ctx.store.transaction() as session:
         row = _get(session, enrollment_id)
         customer = session.get(Customer, row.customer_id)
         mandate = session.get(Mandate, row.mandate_id)
+        amount = first_payment.amount(session, row) if _pays_now(row) else 0
         assert customer is not None
         assert mandate is not None
+    instruction = StandingInstructionType(mandate.standing_instruction)
+    what = "payment intent" if _pays_now(row) else "setup intent"
     try:
         toast_customer = (
             await _toast_customer(ctx, customer, row.location_guid) if row.save_card else None
         )
-        intent = await ctx.toast.setup_intents.create(
-            location=row.location_guid, usage=Usage.OFF_SESSION,
-            standing_instruction_type=StandingInstructionType(mandate.standing_instruction),
-            customer_id=toast_customer, external_reference_id=row.id,
-        )  # fmt: skip
+        if _pays_now(row):
+            intent: SetupIntent | PaymentIntent = await first_payment.open_intent(
+                ctx.toast, row, amount_cents=amount, email=customer.email,
+                instruction=instruction, toast_customer=toast_customer,
+            )  # fmt: skip
+            ttl = first_payment.PAYMENT_INTENT_TTL
+        else:
+            intent = await ctx.toast.setup_intents.create(
+                location=row.location_guid, usage=Usage.OFF_SESSION,
+                standing_instruction_type=instruction, customer_id=toast_customer,
+                external_reference_id=row.id,
+            )  # fmt: skip
+            ttl = SETUP_INTENT_TTL
     except toast_errors.ToastAPIError as exc:
         _fail(ctx, enrollment_id, exc.message)
-        raise EnrollmentFailed(f"Toast refused the setup intent: {exc.message}") from exc
+        raise EnrollmentFailed(f"Toast refused the {what}: {exc.message}") from exc
     with ctx.store.transaction() as session:
         row = _get(session, enrollment_id)
         row.intent_id = intent.id
         created = intent.creation_date or ctx.clock.now()
-        row.expires_at = created + SETUP_INTENT_TTL
+        row.expires_at = created + ttl
         mandate = session.get(Mandate, row.mandate_id)
         assert mandate is not None
         mandate.setup_intent_id = intent.id
@@ -207,6 +234,8 @@ async def refresh(ctx: Context, enrollment_id: str, *, card: CardIn | None = Non
     if row.intent_id is None:  # write-ahead row whose intent was never (knowingly) created
         secret = await open_intent(ctx, enrollment_id)
         return _with(load(ctx.store, enrollment_id), secret)
+    if _pays_now(row):
+        return await _refresh_payment(ctx, row)
     try:
         intent = await ctx.toast.setup_intents.get(row.intent_id, location=row.location_guid)
     except toast_errors.ToastNotFound:  # Toast: 404 "intent expired / does not exist"
@@ -222,8 +251,61 @@ async def refresh(ctx: Context, enrollment_id: str, *, card: CardIn | None = Non
     return _with(load(ctx.store, enrollment_id), live, message)
 
 
+def _pays_now(row: Enrollment) -> bool:
+    return row.intent_kind == first_payment.KIND
+
+
+async def _refresh_payment(ctx: Context, row: Enrollment) -> View:
+    """The pay_now flavour of ``refresh``: authorized -> on a check -> completed."""
+    assert row.intent_id is not None
+    try:
+        intent = await ctx.toast.payment_intents.get(row.intent_id, location=row.location_guid)
+    except toast_errors.ToastNotFound:
+        return expire(ctx, row.id, PAYMENT_EXPIRED_MESSAGE)
+    if first_payment.authorized(intent):
+        order_guid = await first_payment.apply_to_check(
+            ctx.toast, intent, location=row.location_guid
+        )
+        return _settle_payment(ctx, row.id, intent, order_guid=order_guid)
+    if first_payment.voided(intent):
+        log.warning("first_payment_voided",
+                    extra={"action": "first_payment_voided", "enrollment": row.id})  # fmt: skip
+        return _settle_payment(ctx, row.id, intent, order_guid=None)
+    expired = row.expires_at is not None and ctx.clock.now() >= row.expires_at
+    if expired and intent.status != PaymentIntentStatus.PROCESSING:
+        return expire(ctx, row.id, PAYMENT_EXPIRED_MESSAGE)
+    live = intent.session_secret.get_secret_value() if intent.session_secret else None
+    message = None
+    if intent.declined and intent.last_payment_error is not None:
+        message = f"the card was declined ({intent.last_payment_error.code}); try another card"
+    elif intent.status == PaymentIntentStatus.PROCESSING:
+        message = "the payment is processing at Toast; check again shortly"
+    return _with(load(ctx.store, row.id), live, message)
+
+
+def _settle_payment(
+    ctx: Context, enrollment_id: str, intent: PaymentIntent, *,
+    order_guid: str | None,
+) -> View:  # fmt: skip
+    now = ctx.clock.now()
+    with ctx.store.transaction() as session:
+        row = _get(session, enrollment_id, for_update=True)
+        if row.status == EnrollmentStatus.PENDING:
+            if order_guid is None:
+                first_payment.record_voided(session, row, intent, now=now)
+                row.error = VOIDED_MESSAGE
+            else:
+                first_payment.record_paid(session, row, intent, order_guid=order_guid, now=now)
+            row.status, row.completed_at = EnrollmentStatus.COMPLETED, now
+            events.emit(session, at=now, entity="enrollment", entity_id=row.mandate_id,
+                        type="completed", enrollment=row.id,
+                        paid_now=order_guid is not None)  # fmt: skip
+    return load(ctx.store, enrollment_id)
+
+
 def _with(view: View, secret: str | None, message: str | None = None) -> View:
-    return View(view.enrollment, view.plan_code, view.mandate, secret, message or view.message)
+    return View(view.enrollment, view.plan_code, view.mandate, secret, message or view.message,
+                view.first_payment_cents)  # fmt: skip
 
 
 async def complete(
@@ -277,12 +359,12 @@ def _activate(
     return None
 
 
-def expire(ctx: Context, enrollment_id: str) -> View:
+def expire(ctx: Context, enrollment_id: str, message: str = EXPIRED_MESSAGE) -> View:
     now = ctx.clock.now()
     with ctx.store.transaction() as session:
         row = _get(session, enrollment_id, for_update=True)
         if row.status == EnrollmentStatus.PENDING:
-            _close(session, row, EnrollmentStatus.EXPIRED, EXPIRED_MESSAGE, now=now)
+            _close(session, row, EnrollmentStatus.EXPIRED, message, now=now)
     return load(ctx.store, enrollment_id)
 
 
@@ -343,8 +425,9 @@ def load(store: Store, enrollment_id: str) -> View:
         row = _get(session, enrollment_id)
         mandate = session.get(Mandate, row.mandate_id)
         plan = session.get(Plan, row.plan_id) if row.plan_id else None
+        amount = first_payment.amount(session, row) if _pays_now(row) else None
         assert mandate is not None
-    return View(row, plan.code if plan else None, mandate, None, row.error)
+    return View(row, plan.code if plan else None, mandate, None, row.error, amount)
 
 
 def today(clock: Clock, tz: str) -> date:

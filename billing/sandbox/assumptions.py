@@ -100,9 +100,11 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     _A("A27", "Checkout iframe", "GET /__sandbox__/checkout stands in for the hosted checkout "
        "iframe; it gets the session secret by postMessage. Iframe credentials are not modelled: "
        "the session secret is the capability, and POST /__sandbox__/checkout/confirm runs "
-       "create-payment-method + confirm server-side. An OFF_SESSION setup needs the "
+       "create-payment-method + confirm server-side. An OFF_SESSION setup, and a "
+       "customer-initiated payment intent carrying standingInstructionType, need the "
        "authorization box ticked (400 without); 'Remember this card' applies only to intents "
-       "with a customerId."),
+       "with a customerId. POST /__sandbox__/checkout/describe tells the page what it is "
+       "confirming (kind, amount) so its button reads 'Pay $45.00' or 'Save card'."),
 )
 
 

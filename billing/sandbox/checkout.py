@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -39,16 +40,20 @@ def routes(sandbox: Sandbox) -> list[Route]:
         html = resources.files("billing.sandbox").joinpath("checkout.html").read_text()
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
-    async def confirm(request: Request) -> Response:
-        try:
-            sandbox.state.tick()
-            status, payload = 200, _confirm(sandbox, await _body(request))
-        except SandboxApiError as exc:
-            status, payload = exc.status_code(), exc.body("checkout")
-        return Response(json.dumps(payload), status, media_type="application/json")
+    def answering(action: Callable[[Sandbox, JSON], JSON]) -> Callable[..., Any]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                sandbox.state.tick()
+                status, payload = 200, action(sandbox, await _body(request))
+            except SandboxApiError as exc:
+                status, payload = exc.status_code(), exc.body("checkout")
+            return Response(json.dumps(payload), status, media_type="application/json")
+
+        return endpoint
 
     return [Route(PREFIX, page, methods=["GET"]),
-            Route(PREFIX + "/confirm", confirm, methods=["POST"])]  # fmt: skip
+            Route(PREFIX + "/describe", answering(_describe), methods=["POST"]),
+            Route(PREFIX + "/confirm", answering(_confirm), methods=["POST"])]  # fmt: skip
 
 
 async def _body(request: Request) -> JSON:
@@ -71,8 +76,25 @@ def _intent(sandbox: Sandbox, secret: Any) -> PaymentIntent | SetupIntent:
     return payment if payment is not None else sandbox.state.setup_intent(intent_id)
 
 
+def _needs_consent(intent: PaymentIntent | SetupIntent) -> bool:
+    """An OFF_SESSION setup, or a customer-initiated payment that creates a mandate."""
+    if isinstance(intent, SetupIntent):
+        return intent.usage == "OFF_SESSION"
+    return intent.standing_instruction_type is not None
+
+
+def _describe(sandbox: Sandbox, body: JSON) -> JSON:
+    """What the page is confirming, so it can say "Pay $45.00" or "Save card"."""
+    intent = _intent(sandbox, body.get("sessionSecret"))
+    if isinstance(intent, SetupIntent):
+        return {"kind": "setup", "amount": None, "currency": None,
+                "consentRequired": _needs_consent(intent)}  # fmt: skip
+    return {"kind": "payment", "amount": intent.amount, "currency": "USD",
+            "consentRequired": _needs_consent(intent)}  # fmt: skip
+
+
 def _usage(intent: PaymentIntent | SetupIntent, remember: bool, authorize: bool) -> str | None:
-    needs_consent = isinstance(intent, SetupIntent) and intent.usage == "OFF_SESSION"
+    needs_consent = _needs_consent(intent)
     if needs_consent and not authorize:
         raise InvalidRequest("tick \"I authorize this business to charge my card as outlined "
                              "in the terms\" to save this card", field="authorize")  # fmt: skip

@@ -95,7 +95,8 @@ def site(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
                 process.wait()
 
 
-def _join_wine_club(site: str, email: str) -> None:
+def _join_wine_club(site: str, email: str, *, pay_now: bool = False) -> str:
+    """Returns what the demo site said at the end."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -108,6 +109,8 @@ def _join_wine_club(site: str, email: str) -> None:
             page.get_by_role("link", name="Join the wine club").click()
             page.get_by_label("Email").fill(email)
             page.get_by_label("Name").fill("Wine Lover")
+            if pay_now:
+                page.get_by_label("Pay the first month ($45.00) now").check()
             page.get_by_role("button", name="Continue to payment").click()
             frame = page.frame_locator("iframe[name=toast-checkout]")
             frame.locator("#submit:not([disabled])").wait_for(timeout=15_000)
@@ -117,9 +120,12 @@ def _join_wine_club(site: str, email: str) -> None:
             frame.get_by_label("I authorize this business").check()
             if os.environ.get("ENROLL_TEST_SCREENSHOT"):  # a look at the checkout, by hand
                 page.screenshot(path=os.environ["ENROLL_TEST_SCREENSHOT"])
-            frame.get_by_role("button", name="Save card").click()
+            button = "Pay $45.00" if pay_now else "Save card"
+            frame.get_by_role("button", name=button).click()
             page.locator("#status[data-status=completed]").wait_for(timeout=15_000)
-            assert "VISA ending 1111" in page.locator("#status").inner_text()
+            said = page.locator("#status").inner_text()
+            assert "VISA ending 1111" in said
+            return said
         finally:
             browser.close()
 
@@ -173,3 +179,32 @@ def test_join_the_wine_club_in_a_browser_then_tick_charges_it(
     assert captured[0]["offSession"] is True
     assert mandate is not None
     assert captured[0]["mandateId"] == mandate.toast_mandate_id
+
+
+def test_join_the_wine_club_paying_the_first_month_now(
+    site: str, env: dict[str, str], real_time_sandbox: SandboxHandle
+) -> None:
+    _need(Path(CHROMIUM).exists(), f"Debian's chromium is NOT installed at {CHROMIUM}")
+    # When a customer joins in the browser and ticks "Pay the first month now"
+    said = _join_wine_club(site, "eager@example.com", pay_now=True)
+    # Then the site says so, and the sandbox ledger shows the payment on a check
+    assert "We charged $45.00 today" in said
+    ledger = asyncio.run(_items(real_time_sandbox.base_url, "order-payments"))
+    assert [(e["amount"], e["offSession"], e["orderGuid"] is not None) for e in ledger] == [
+        (4500, False, True)
+    ]
+    store = Store.from_url(env["BILLING_DATABASE_URL"])
+    try:
+        with store.transaction() as session:
+            sub = session.exec(select(Subscription)).one()
+    finally:
+        store.dispose()
+    assert (sub.status, sub.next_cycle, sub.cycles_paid) == ("active", 1, 1)
+
+
+async def _items(base_url: str, kind: str) -> list[dict[str, Any]]:
+    control = SandboxControl.at(base_url)
+    try:
+        return await control.items(kind)
+    finally:
+        await control.aclose()

@@ -86,6 +86,7 @@ class CheckPayment(ToastResponse):
     payment_status: Annotated[PaymentStatus | str, _known(PaymentStatus)] | None = None
     card_type: str | None = None
     last4_digits: str | None = Field(None, alias="last4Digits")
+    order_guid: str | None = None  # the order whose check carries the payment
 
     @property
     def successful(self) -> bool:
