@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import date
+import uuid
 from typing import Any
 
 import typer
@@ -12,12 +11,15 @@ import typer
 from billing import wiring
 from billing.cli import context, inputs, output
 from billing.cli.output import JSON_OPTION, command
-from billing.clock import SystemClock
+from billing.clock import Clock, SystemClock
+from billing.enroll import keyed_card, service
+from billing.enroll.models import CustomerIn, EnrollmentCreate
 from billing.errors import DomainError
-from billing.manage import customers, enrollment, members, plans
+from billing.manage import customers, members, plans
 from billing.settings import BillingSettings
 from billing.store.db import Store
-from billing.store.tables import Customer, Plan
+from billing.store.tables import Mandate, Plan, Subscription
+from billing.toast.models.payment_methods import CardInput
 
 app = typer.Typer(help="Customers: create, list, show (with mandates and subscriptions).",
                   no_args_is_help=True)  # fmt: skip
@@ -98,14 +100,6 @@ def mandate_row(m: Any) -> tuple[Any, ...]:
     return (m.id, m.status, m.standing_instruction, card, m.location_guid, m.toast_mandate_id)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnrollInput:
-    customer: Customer
-    plan: Plan
-    start: date
-    anchor_day: int | None
-
-
 @command
 def enroll(
     customer: str = typer.Option(..., "--customer", help="Customer id, email or reference"),
@@ -115,30 +109,44 @@ def enroll(
     test_card: str = typer.Option(
         None, "--test-card", help="Sandbox only: save this test card and activate at once"
     ),
+    save_card: bool = typer.Option(
+        False, "--save-card", help="Also save the card to the customer's Toast profile"
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
     """Start an enrollment: a Toast OFF_SESSION setup intent for the plan's standing
     instruction, a pending mandate and (not for UNSCHEDULED plans) a pending subscription.
 
-    Prints the setup intent id and its session secret: the merchant's website hands both to
-    the Toast checkout iframe, where the customer enters the card. This is the only command
-    that prints a secret. With --test-card (sandbox mode only) the card is saved and
-    confirmed through the API at once, and the subscription starts.
+    Prints the enrollment and setup intent ids and the intent's session secret: the
+    merchant's website hands the secret to the Toast checkout iframe, where the customer
+    enters the card; `billing run` completes the enrollment once the card is authorized
+    (within 30 minutes). This is the only command that prints a secret. With --test-card
+    (sandbox mode only) the card is saved and confirmed through the API at once, and the
+    subscription starts.
 
     Example: billing enroll --customer ann@example.com --plan wine --test-card 4111111111111111
     """
     settings = context.settings_or_exit()
     if test_card and settings.mode != "sandbox":
         raise DomainError("--test-card works in sandbox mode only", field="--test-card")
-    now = SystemClock().now()
-    first = inputs.parse_date(start, "--start") if start else now.date()
+    clock = SystemClock()
+    card = keyed_card.card_input(test_card, today=clock.now().date()) if test_card else None
+    first = inputs.parse_date(start, "--start") if start else None
+    if anchor_day is not None and not 1 <= anchor_day <= 31:
+        raise DomainError(f"--anchor-day must be 1..31, got {anchor_day}", field="--anchor-day")
     with output.opened_store(settings) as store:
-        given = output.dry_run(store, lambda s: _inputs(s, customer, plan, first, anchor_day))
-        result = asyncio.run(_at_toast(settings, store, given, test_card, now.date()))
         with store.transaction() as session:
-            summary = _record(session, given, result, now=SystemClock().now())
-    secret = result[0].intent.session_secret
-    reveal = {"session_secret": secret.get_secret_value()} if secret and not test_card else {}
+            person = members.get_customer(session, customer)
+            plans.get(session, plan)  # an unknown plan is refused before Toast is called
+            spec = EnrollmentCreate(
+                plan=plan, start_date=first, anchor_day=anchor_day, save_card=save_card,
+                customer=CustomerIn(email=person.email, name=person.name),
+            )  # fmt: skip
+            customer_id = person.id or 0
+        view = asyncio.run(_enroll(settings, store, spec, customer_id, card, clock))
+        summary = _summary(store, view)
+    secret = view.session_secret
+    reveal = {"session_secret": secret} if secret else {}
     if json_out:
         output.print_json(summary, reveal=reveal)
         return
@@ -147,43 +155,40 @@ def enroll(
         output.echo(f"{name}: {value}")
 
 
-def _inputs(session: Any, customer: str, code: str, first: date, day: int | None) -> EnrollInput:
-    plan = plans.get(session, code)
-    enrollment.check(plan, anchor_day=day)
-    person = members.get_customer(session, customer)
-    return EnrollInput(customer=person, plan=plan, start=first, anchor_day=day)
-
-
-async def _at_toast(
-    settings: BillingSettings, store: Store, given: EnrollInput, card: str | None, today: date
-) -> tuple[enrollment.Started, enrollment.CardOnFile | None]:
+async def _enroll(
+    settings: BillingSettings, store: Store, spec: EnrollmentCreate, customer_id: int,
+    card: CardInput | None, clock: Clock,
+) -> service.View:  # fmt: skip
+    """The same use case as the enrollment API, for a known customer; with a test card, the
+    customer's part too (a refused card closes the enrollment, so nothing is left pending)."""
     async with wiring.toast_client(settings, store) as client:
-        started = await enrollment.start(client, given.customer, given.plan)
+        ctx = service.Context(store, client, clock, settings.toast.location_guid)
+        view = await service.start(ctx, spec, key=f"cli-{uuid.uuid4()}", customer_id=customer_id)
         if card is None:
-            return started, None
-        saved = await enrollment.confirm_test_card(
-            client, started.intent, location=given.plan.location_guid, number=card, today=today
-        )
-        return started, saved
+            return view
+        try:
+            shown = await keyed_card.confirm(client, view, card)
+        except DomainError as exc:
+            service.fail(ctx, view.enrollment.id, exc.message)
+            raise
+        return await service.refresh(ctx, view.enrollment.id, card=shown)
 
 
-def _record(
-    session: Any, given: EnrollInput, result: tuple[enrollment.Started, Any], *, now: Any
-) -> dict[str, Any]:
-    started, card = result
-    person = members.get_customer(session, str(given.customer.id))
-    plan = session.get(Plan, given.plan.id)
-    mandate, sub = enrollment.record(
-        session, customer=person, plan=plan, started=started, start_date=given.start,
-        anchor_day=given.anchor_day, now=now,
-    )  # fmt: skip
-    if card is not None:
-        enrollment.activate(session, mandate, sub, plan, card, now=now)
-    return {
-        "customer_id": person.id, "plan": plan.code, "plan_version": plan.version,
-        "mandate_id": mandate.id, "mandate_status": mandate.status,
-        "subscription_id": sub.id if sub else None,
-        "subscription_status": sub.status if sub else None,
-        "next_charge_at": sub.next_charge_at if sub else None,
-        "setup_intent_id": started.intent.id, "card": mandate_row(mandate)[3] or None,
-    }  # fmt: skip
+def _summary(store: Store, view: service.View) -> dict[str, Any]:
+    row = view.enrollment
+    with store.transaction() as session:
+        plan = session.get(Plan, row.plan_id)
+        mandate = session.get(Mandate, row.mandate_id)
+        sub = session.get(Subscription, row.subscription_id) if row.subscription_id else None
+        assert plan is not None
+        assert mandate is not None
+        return {
+            "enrollment_id": row.id, "enrollment_status": row.status,
+            "customer_id": row.customer_id, "plan": plan.code, "plan_version": plan.version,
+            "mandate_id": mandate.id, "mandate_status": mandate.status,
+            "subscription_id": sub.id if sub else None,
+            "subscription_status": sub.status if sub else None,
+            "next_charge_at": sub.next_charge_at if sub else None,
+            "setup_intent_id": row.intent_id, "expires_at": row.expires_at,
+            "card": mandate_row(mandate)[3] or None,
+        }  # fmt: skip

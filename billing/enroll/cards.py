@@ -22,14 +22,14 @@ class Summary:
     expiry: tuple[int, int] | None = None  # (month, four-digit year)
 
 
-def _year(value: int | str | None) -> int | None:
+def year_of(value: int | str | None) -> int | None:
     text = str(value or "")
     if not text.isdigit():
         return None
     return 2000 + int(text) if len(text) <= 2 else int(text)
 
 
-def _month(value: int | str | None) -> int | None:
+def month_of(value: int | str | None) -> int | None:
     text = str(value or "")
     return int(text) if text.isdigit() and 1 <= int(text) <= 12 else None
 
@@ -51,7 +51,7 @@ async def lookup(
             saved = None
         for method in saved.payment_methods if saved else []:
             if method.id == intent.payment_method_id:
-                month, year = _month(method.month), _year(method.year)
+                month, year = month_of(method.month), year_of(method.year)
                 expiry = (month, year) if month and year else None
                 return Summary(method.card_type, method.last_four, expiry)
     if hint is not None:

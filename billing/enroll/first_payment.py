@@ -17,7 +17,6 @@ the check payment's guid names the enrollment that took it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -25,6 +24,7 @@ from sqlmodel import Session
 from billing.domain import calendar
 from billing.domain.states import AttemptStatus, ChargeStatus, PlanKind
 from billing.engine import materialize
+from billing.enroll import cards
 from billing.errors import DomainError
 from billing.manage import members
 from billing.store import events
@@ -38,13 +38,6 @@ from billing.toast.models.payment_intents import PaymentIntent, PaymentIntentSta
 log = logging.getLogger("billing.enroll")
 PAYMENT_INTENT_TTL = timedelta(hours=24)  # Toast: a payment intent expires 24 h after creation
 KIND = "payment"  # Enrollment.intent_kind
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    brand: str | None
-    last_four: str | None
-    expiry: tuple[int, int] | None
 
 
 def check_plan(plan: Plan) -> None:
@@ -106,19 +99,14 @@ async def apply_to_check(toast: ToastClient, intent: PaymentIntent, *, location:
     return order.guid
 
 
-def card_of(intent: PaymentIntent) -> Card:
+def card_of(intent: PaymentIntent) -> cards.Summary:
+    """The paid card's display details, as the payment intent reports them."""
     card = intent.latest_payment.card if intent.latest_payment else None
     if card is None:
-        return Card(None, None, None)
-    expiry = None
-    if (
-        card.expiry
-        and str(card.expiry.month or "").isdigit()
-        and str(card.expiry.year or "").isdigit()
-    ):
-        year = int(str(card.expiry.year))
-        expiry = (int(str(card.expiry.month)), year + 2000 if year < 100 else year)
-    return Card(card.brand, card.last_four, expiry)
+        return cards.Summary()
+    month = cards.month_of(card.expiry.month) if card.expiry else None
+    year = cards.year_of(card.expiry.year) if card.expiry else None
+    return cards.Summary(card.brand, card.last_four, (month, year) if month and year else None)
 
 
 def record_paid(

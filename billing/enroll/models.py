@@ -38,13 +38,19 @@ class CustomerIn(_In):
 
 
 class EnrollmentCreate(_In):
-    """Exactly one of ``plan`` (a RECURRING or INSTALLMENT plan code) or ``fee_purpose``
-    (an UNSCHEDULED card-on-file, e.g. a reservation hold)."""
+    """Exactly one of ``plan`` (a plan code: RECURRING or INSTALLMENT subscribe; UNSCHEDULED
+    saves a card-on-file for its fees) or ``fee_purpose`` (an UNSCHEDULED card-on-file, e.g.
+    a reservation hold, at the default location)."""
 
     plan: Annotated[str, Field(min_length=1, max_length=64, pattern=PLAN_CODE)] | None = None
     fee_purpose: Text | None = None
     customer: CustomerIn
     start_date: date | None = Field(None, description="First billing date (default: today)")
+    anchor_day: int | None = Field(
+        None, ge=1, le=31,
+        description="Day of the month to bill on (monthly and yearly plans; default: the "
+        "start date's day; 29-31 bill on the last day of shorter months)",
+    )  # fmt: skip
     save_card: bool = Field(
         False, description="Also save the card to a Toast customer record (created or reused)"
     )

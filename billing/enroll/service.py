@@ -76,14 +76,21 @@ def request_hash(spec: EnrollmentCreate) -> str:
     return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()
 
 
-async def start(ctx: Context, spec: EnrollmentCreate, *, key: str) -> View:
-    """Open (or, for a repeated key, resume) an enrollment; returns what the iframe needs."""
+async def start(
+    ctx: Context, spec: EnrollmentCreate, *, key: str, customer_id: int | None = None
+) -> View:
+    """Open (or, for a repeated key, resume) an enrollment; returns what the iframe needs.
+
+    ``customer_id``: staff enrolling a known customer (``billing enroll``); the start date
+    may then be any day from today on (the API allows up to a year ahead)."""
     digest = request_hash(spec)
     existing = _by_key(ctx.store, key)
     if existing is None:
         try:
             with ctx.store.transaction() as session:
-                existing = _record(session, ctx, spec, key=key, digest=digest)
+                existing = _record(
+                    session, ctx, spec, key=key, digest=digest, customer_id=customer_id
+                )
         except DuplicateKey:  # a concurrent request with the same key won
             existing = _by_key(ctx.store, key)
             assert existing is not None
@@ -102,13 +109,22 @@ def _by_key(store: Store, key: str) -> Enrollment | None:
 
 
 def _record(
-    session: Session, ctx: Context, spec: EnrollmentCreate, *, key: str, digest: str
-) -> Enrollment:
+    session: Session, ctx: Context, spec: EnrollmentCreate, *, key: str, digest: str,
+    customer_id: int | None,
+) -> Enrollment:  # fmt: skip
+    """The write-ahead rows. An UNSCHEDULED plan is a card-on-file for fees, like
+    ``fee_purpose`` but at the plan's location; other plans get a pending subscription."""
     now = ctx.clock.now()
     plan = plans.get(session, spec.plan) if spec.plan else None
-    if plan is not None and (plan.kind == PlanKind.UNSCHEDULED or not plan.active):
-        raise DomainError(f"plan {plan.code!r} cannot be subscribed to", field="plan")
-    customer = find_or_create_customer(session, spec, now=now)
+    if plan is not None and not plan.active:
+        raise DomainError(f"plan {plan.code!r} is archived", field="plan")
+    if plan is not None and spec.pay_now and plan.kind == PlanKind.UNSCHEDULED:
+        raise DomainError(f"plan {plan.code!r} has no schedule: a fee is charged later",
+                          field="pay_now")  # fmt: skip
+    if customer_id is not None:
+        customer = members.get_customer(session, str(customer_id))
+    else:
+        customer = find_or_create_customer(session, spec, now=now)
     location = plan.location_guid if plan else ctx.location_guid
     instruction = plan.kind if plan else StandingInstructionType.UNSCHEDULED
     mandate = members.add_pending_mandate(
@@ -116,8 +132,10 @@ def _record(
         now=now,
     )  # fmt: skip
     sub = None
-    if plan is not None:
-        start_date = _start_date(spec.start_date, today(ctx.clock, plan.timezone))
+    if plan is not None and plan.kind != PlanKind.UNSCHEDULED:
+        start_date = _start_date(
+            spec.start_date, today(ctx.clock, plan.timezone), bounded=customer_id is None
+        )
         if spec.pay_now:
             first_payment.check_plan(plan)
             if start_date != today(ctx.clock, plan.timezone):
@@ -126,12 +144,14 @@ def _record(
                     "leave start_date out", field="start_date",
                 )  # fmt: skip
         sub = members.subscribe(
-            session, customer=customer, plan=plan, mandate=mandate, start=start_date, now=now
-        )
+            session, customer=customer, plan=plan, mandate=mandate, start=start_date,
+            anchor_day=spec.anchor_day, now=now,
+        )  # fmt: skip
     enrollment = Enrollment(
         id=str(uuid.uuid4()), idempotency_key=key, request_hash=digest,
-        purpose=Purpose.SUBSCRIBE if plan else Purpose.FEE, customer_id=customer.id or 0,
-        plan_id=plan.id if plan else None, fee_purpose=spec.fee_purpose,
+        purpose=Purpose.SUBSCRIBE if sub else Purpose.FEE, customer_id=customer.id or 0,
+        plan_id=plan.id if plan else None,
+        fee_purpose=spec.fee_purpose or (plan.name[:200] if plan and not sub else None),
         subscription_id=sub.id if sub else None, mandate_id=mandate.id or 0,
         location_guid=location, save_card=spec.save_card, created_at=now,
         intent_kind=first_payment.KIND if spec.pay_now else "setup",
@@ -143,10 +163,12 @@ def _record(
     return enrollment
 
 
-def _start_date(asked: date | None, today: date) -> date:
+def _start_date(asked: date | None, today: date, *, bounded: bool = True) -> date:
     if asked is None:
         return today
-    if not today <= asked <= today + MAX_START_AHEAD:
+    if asked < today:
+        raise DomainError(f"start_date must be today ({today}) or later", field="start_date")
+    if bounded and asked > today + MAX_START_AHEAD:
         raise DomainError(f"start_date must be between {today} and {today + MAX_START_AHEAD}",
                           field="start_date")  # fmt: skip
     return asked
@@ -196,7 +218,7 @@ async def open_intent(ctx: Context, enrollment_id: str) -> str:
             )  # fmt: skip
             ttl = SETUP_INTENT_TTL
     except toast_errors.ToastAPIError as exc:
-        _fail(ctx, enrollment_id, exc.message)
+        fail(ctx, enrollment_id, exc.message)
         raise EnrollmentFailed(f"Toast refused the {what}: {exc.message}") from exc
     with ctx.store.transaction() as session:
         row = _get(session, enrollment_id)
@@ -368,7 +390,8 @@ def expire(ctx: Context, enrollment_id: str, message: str = EXPIRED_MESSAGE) -> 
     return load(ctx.store, enrollment_id)
 
 
-def _fail(ctx: Context, enrollment_id: str, message: str) -> None:
+def fail(ctx: Context, enrollment_id: str, message: str) -> None:
+    """Close a pending enrollment for good (its pending mandate and subscription too)."""
     with ctx.store.transaction() as session:
         row = _get(session, enrollment_id, for_update=True)
         if row.status == EnrollmentStatus.PENDING:

@@ -21,7 +21,8 @@ def test_customers_and_enrollment(cli: Cli) -> None:
                    "--ref", "m-1")  # fmt: skip
     assert ann["external_ref"] == "m-1"
     done = cli.json("enroll", "--customer", "m-1", "--plan", "wine", "--start", "2030-01-31",
-                    "--test-card", APPROVE)  # fmt: skip
+                    "--test-card", APPROVE, "--save-card")  # fmt: skip
+    assert done["enrollment_status"] == "completed"
     assert (done["mandate_status"], done["subscription_status"]) == ("active", "active")
     assert done["next_charge_at"].startswith("2030-01-31T")
     assert done["card"].startswith("VISA ****1111")
@@ -31,6 +32,8 @@ def test_customers_and_enrollment(cli: Cli) -> None:
     assert pending["mandate_status"] == "pending_setup"
     assert pending["subscription_status"] == "pending_mandate"
     assert pending["session_secret"].startswith(f"SI_{pending['setup_intent_id']}")
+    assert pending["enrollment_status"] == "pending"
+    assert pending["expires_at"]
 
     fee = cli.json("enroll", "--customer", "m-1", "--plan", "noshow", "--test-card", APPROVE,
                    spawn=False)  # fmt: skip
@@ -58,10 +61,25 @@ def test_enrollment_bad_input(cli: Cli) -> None:
     cli.refused(*enroll, "--plan", "beer", says="unknown plan 'beer'")
     cli.refused(*enroll, "--plan", "wine", "--start", "2027-02-30", says="--start")
     cli.refused(*enroll, "--plan", "wine", "--anchor-day", "0", says="anchor")
-    cli.refused(*enroll, "--plan", "wine", "--test-card", DECLINE, says="refused")
-    cli.refused(*enroll, "--plan", "wine", "--test-card", "4111111111111112", says="card")
+    cli.refused(*enroll, "--plan", "wine", "--test-card", "4111111111111112", says="Luhn")
+    cli.refused(*enroll, "--plan", "wine", "--test-card", "4111", says="--test-card")
     cli.refused("customers", "create", "--email", "not-an-email", says="email")
     cli.refused("customers", "show", "nobody", says="unknown customer")
+
+
+def test_declined_test_card_closes_the_enrollment(cli: Cli) -> None:
+    # Given a customer; When staff enroll them with a card Toast declines
+    setup_plans(cli)
+    cli.ok("customers", "create", "--email", "ann@example.com", spawn=False)
+    done = cli.run("enroll", "--customer", "1", "--plan", "wine", "--test-card", DECLINE)
+    # Then the command fails naming the card, and the enrollment is closed, not left pending
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "error: --test-card: the card was refused (CARD_DECLINED/generic_decline)"
+    ]
+    shown = cli.json("customers", "show", "1", spawn=False)
+    assert [m["status"] for m in shown["mandates"]] == ["setup_failed"]
+    assert [s["status"] for s in shown["subscriptions"]] == ["cancelled"]
 
 
 def test_mandates(cli: Cli) -> None:

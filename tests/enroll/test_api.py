@@ -253,6 +253,8 @@ async def test_wrong_or_missing_api_key_is_401(
         ({"plan": "wine-club", "fee_purpose": "x", "customer": {"email": "a@b.co"}}, {}, ""),
         ({"plan": "wine-club", "customer": {"email": "a@b.co"}, "extra": 1}, {}, "extra"),
         ({"plan": "wine-club", "customer": {"email": "a@b.co"}}, None, "Idempotency-Key"),
+        ({"plan": "wine-club", "customer": {"email": "a@b.co"}, "anchor_day": 32}, {},
+         "anchor_day"),
     ],
 )  # fmt: skip
 async def test_malformed_body_is_422_naming_the_field(
@@ -278,6 +280,31 @@ async def test_unknown_plan_is_404(harness: Harness) -> None:
     assert response.status_code == 404
     assert response.json()["field"] == "plan"
     assert await harness.control.items("setup-intents") == []
+
+
+async def test_anchor_day_sets_the_billing_day(harness: Harness) -> None:
+    # Given an enrollment starting on Mar 5 that bills on the 31st of each month
+    body = await _enrolled(harness, start_date="2027-03-05", anchor_day=31)
+    await harness.http.get(f"/v1/enrollments/{body['id']}", headers=AUTH)
+    with harness.store.transaction() as session:
+        sub = session.get(Subscription, body["subscription_id"])
+    assert sub is not None
+    assert sub.anchor_day == 31
+    assert sub.next_charge_at is not None
+    assert sub.next_charge_at.date().isoformat() == "2027-03-31"
+
+
+async def test_unscheduled_plan_is_a_card_on_file_at_the_plans_location(
+    harness: Harness,
+) -> None:
+    harness.plan(code="no-show", name="No-show fee", kind="UNSCHEDULED", amount_cents=2500)
+    body = await _enrolled(harness, plan="no-show")
+    got = (await harness.http.get(f"/v1/enrollments/{body['id']}", headers=AUTH)).json()
+    assert (got["status"], got["purpose"], got["plan"]) == ("completed", "fee", "no-show")
+    assert got["fee_purpose"] == "No-show fee"
+    assert got["subscription_id"] is None
+    toast = await harness.control.items("mandates")
+    assert [m["standingInstructionType"] for m in toast] == ["UNSCHEDULED"]
 
 
 async def test_start_date_in_the_past_is_refused(harness: Harness) -> None:
