@@ -1,15 +1,22 @@
 """The enrollment HTTP API the merchant's website calls (FastAPI; thin routes over the use
 cases in ``service`` and ``accounts``). Every route needs ``Authorization: Bearer <api_key>``.
+
+The use cases mix blocking database transactions with awaited Toast calls. So that no
+request's database work stalls the others, each use case runs on a worker thread (anyio's
+pool, 40 at most) in its own short event loop with its own Toast client; the server's loop
+only parses HTTP. The Toast token is shared through the store, as between workers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,7 +39,10 @@ from billing.toast import errors as toast_errors
 from billing.toast.facade import ToastClient
 
 log = logging.getLogger("billing.enroll")
+T = TypeVar("T")
 ClientFactory = Callable[[], AbstractAsyncContextManager[ToastClient]]
+UseCase = Callable[[service.Context], Awaitable[T]]
+Runner = Callable[[UseCase[T]], Awaitable[T]]
 IdempotencyKey = Annotated[
     str,
     Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
@@ -65,9 +75,17 @@ def create_app(
         openapi_url="/openapi.json",
     )
 
-    async def context() -> AsyncIterator[service.Context]:
+    async def context() -> AsyncIterator[service.Context]:  # the demo site's, in-loop
         async with client_factory() as toast:
             yield service.Context(store, toast, clock, settings.toast.location_guid)
+
+    async def run(use_case: UseCase[T]) -> T:
+        async def with_client() -> T:
+            async with client_factory() as toast:
+                ctx = service.Context(store, toast, clock, settings.toast.location_guid)
+                return await use_case(ctx)
+
+        return await anyio.to_thread.run_sync(asyncio.run, with_client())
 
     key = settings.api_key.get_secret_value().encode()
     bearer = HTTPBearer(auto_error=False, description="The enrollment API key (BILLING_API_KEY)")
@@ -81,7 +99,7 @@ def create_app(
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
 
     router = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], responses=ERRORS)
-    _routes(router, context)
+    _routes(router, run)
     app.include_router(router)
     _handlers(app)
     if with_demo_site:
@@ -91,56 +109,53 @@ def create_app(
     return app
 
 
-def _routes(router: APIRouter, context: Callable[[], AsyncIterator[service.Context]]) -> None:
-    need = Depends(context)  # a Toast client per request, closed after it
-
+def _routes(router: APIRouter, run: Runner[Any]) -> None:
     @router.post("/enrollments", status_code=201, response_model=EnrollmentPublic)
     async def create_enrollment(
-        body: EnrollmentCreate, idempotency_key: IdempotencyKey, ctx: service.Context = need
+        body: EnrollmentCreate, idempotency_key: IdempotencyKey
     ) -> EnrollmentPublic:
-        """Open an OFF_SESSION setup intent for the checkout iframe (returns its secret)."""
-        return present.enrollment(await service.start(ctx, body, key=idempotency_key))
+        """Open the intent for the checkout iframe (returns its secret): an OFF_SESSION setup
+        intent, or with ``pay_now`` a payment intent for the first cycle."""
+        view = await run(lambda ctx: service.start(ctx, body, key=idempotency_key))
+        return present.enrollment(view)
 
     @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentPublic)
-    async def get_enrollment(
-        enrollment_id: EnrollmentId, ctx: service.Context = need
-    ) -> EnrollmentPublic:
+    async def get_enrollment(enrollment_id: EnrollmentId) -> EnrollmentPublic:
         """Read the intent back from Toast; completes the enrollment once the card is in."""
-        return present.enrollment(await service.refresh(ctx, enrollment_id))
+        return present.enrollment(await run(lambda ctx: service.refresh(ctx, enrollment_id)))
 
     @router.post("/enrollments/{enrollment_id}/complete", response_model=EnrollmentPublic)
     async def complete_enrollment(
-        enrollment_id: EnrollmentId,
-        body: EnrollmentComplete | None = None,
-        ctx: service.Context = need,
+        enrollment_id: EnrollmentId, body: EnrollmentComplete | None = None
     ) -> EnrollmentPublic:
         """Called by the website when the iframe reports success (``card``: what it showed)."""
         card = body.card if body else None
-        return present.enrollment(await service.refresh(ctx, enrollment_id, card=card))
+        view = await run(lambda ctx: service.refresh(ctx, enrollment_id, card=card))
+        return present.enrollment(view)
 
     @router.get("/customers/{customer_ref}/subscriptions", response_model=CustomerSubscriptions)
-    async def customer_subscriptions(
-        customer_ref: CustomerRef, ctx: service.Context = need
-    ) -> CustomerSubscriptions:
+    async def customer_subscriptions(customer_ref: CustomerRef) -> CustomerSubscriptions:
         """A customer's subscriptions and upcoming charges (by id, email or your reference)."""
-        return present.account(accounts.account(ctx, customer_ref))
+
+        async def account(ctx: service.Context) -> accounts.Account:
+            return accounts.account(ctx, customer_ref)
+
+        return present.account(await run(account))
 
     @router.post("/subscriptions/{subscription_id}/cancel", response_model=SubscriptionPublic)
-    async def cancel_subscription(
-        subscription_id: SubscriptionId, ctx: service.Context = need
-    ) -> SubscriptionPublic:
+    async def cancel_subscription(subscription_id: SubscriptionId) -> SubscriptionPublic:
         """Cancel now; future charges are cancelled and the mandate revoked."""
-        return present.subscription(await accounts.cancel(ctx, subscription_id))
+        return present.subscription(await run(lambda ctx: accounts.cancel(ctx, subscription_id)))
 
     @router.post("/subscriptions/{subscription_id}/card", status_code=201,
                  response_model=EnrollmentPublic)  # fmt: skip
     async def replace_card(
-        subscription_id: SubscriptionId,
-        idempotency_key: IdempotencyKey,
-        ctx: service.Context = need,
+        subscription_id: SubscriptionId, idempotency_key: IdempotencyKey
     ) -> EnrollmentPublic:
         """Start a card replacement: a new setup intent whose mandate replaces the old one."""
-        view = await accounts.replace_card(ctx, subscription_id, key=idempotency_key)
+        view = await run(
+            lambda ctx: accounts.replace_card(ctx, subscription_id, key=idempotency_key)
+        )
         return present.enrollment(view)
 
 

@@ -86,16 +86,25 @@ def voided(intent: PaymentIntent) -> bool:
 async def apply_to_check(toast: ToastClient, intent: PaymentIntent, *, location: str) -> str:
     """Put the authorized payment on a Toast check; returns the order guid. Looked up by guid
     first: a completion that crashed after applying it must not apply it twice."""
-    assert intent.external_reference_id is not None
+    guid = intent.external_reference_id
+    assert guid is not None
     try:
-        payment = await toast.orders.get_payment(intent.external_reference_id, location=location)
+        payment = await toast.orders.get_payment(guid, location=location)
     except toast_errors.ToastNotFound:
         pass
     else:
         return payment.order_guid or ""
-    order = await toast.orders.create_order(
-        location=location, payments=[OrderPayment.for_intent(intent)]
-    )
+    try:
+        order = await toast.orders.create_order(
+            location=location, payments=[OrderPayment.for_intent(intent)]
+        )
+    except toast_errors.ToastAPIError as refused:
+        # refused: a concurrent completion (the website and the job) may have applied it
+        try:
+            payment = await toast.orders.get_payment(guid, location=location)
+        except toast_errors.ToastNotFound:
+            raise refused from None
+        return payment.order_guid or ""
     return order.guid
 
 

@@ -187,10 +187,11 @@ def find_or_create_customer(session: Session, spec: EnrollmentCreate, *, now: da
     )
 
 
-async def open_intent(ctx: Context, enrollment_id: str) -> str:
+async def open_intent(ctx: Context, enrollment_id: str) -> str | None:
     """Create the OFF_SESSION setup intent, or with pay_now the customer-initiated payment
     intent for cycle 0 (and the Toast customer record when the card is also saved to the
-    profile); returns its session secret."""
+    profile); returns its session secret, or None when a concurrent request with the same
+    key stored its intent first."""
     with ctx.store.transaction() as session:
         row = _get(session, enrollment_id)
         customer = session.get(Customer, row.customer_id)
@@ -221,7 +222,11 @@ async def open_intent(ctx: Context, enrollment_id: str) -> str:
         fail(ctx, enrollment_id, exc.message)
         raise EnrollmentFailed(f"Toast refused the {what}: {exc.message}") from exc
     with ctx.store.transaction() as session:
-        row = _get(session, enrollment_id)
+        row = _get(session, enrollment_id, for_update=True)
+        if row.intent_id is not None:  # a concurrent request (same key) stored its intent first
+            raced = {"action": "enrollment_intent_raced", "enrollment": enrollment_id}
+            log.info("enrollment_intent_raced", extra=raced)
+            return None  # ours is an orphan that expires unused; the caller reads theirs
         row.intent_id = intent.id
         created = intent.creation_date or ctx.clock.now()
         row.expires_at = created + ttl
@@ -241,10 +246,16 @@ async def _toast_customer(ctx: Context, customer: Customer, location: str) -> st
         description=customer.email,
     )  # fmt: skip
     with ctx.store.transaction() as session:
-        row = session.get(Customer, customer.id)
+        row = session.get(Customer, customer.id, with_for_update=_is_pg(session))
         assert row is not None
+        if row.toast_customer_id:  # a concurrent enrollment created one first: use theirs
+            return row.toast_customer_id
         row.toast_customer_id = record.id
     return record.id
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def refresh(ctx: Context, enrollment_id: str, *, card: CardIn | None = None) -> View:
@@ -255,6 +266,8 @@ async def refresh(ctx: Context, enrollment_id: str, *, card: CardIn | None = Non
         return load(ctx.store, enrollment_id)
     if row.intent_id is None:  # write-ahead row whose intent was never (knowingly) created
         secret = await open_intent(ctx, enrollment_id)
+        if secret is None:
+            return await refresh(ctx, enrollment_id, card=card)
         return _with(load(ctx.store, enrollment_id), secret)
     if _pays_now(row):
         return await _refresh_payment(ctx, row)
@@ -435,7 +448,7 @@ async def revoke(ctx: Context, mandate_id: int) -> None:
 
 def _get(session: Session, enrollment_id: str, *, for_update: bool = False) -> Enrollment:
     query = select(Enrollment).where(Enrollment.id == enrollment_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
+    if for_update and _is_pg(session):
         query = query.with_for_update()
     row = session.exec(query).first()
     if row is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlmodel import select
 
 from billing import wiring
 from billing.enroll import completer
-from billing.store.tables import Enrollment, Mandate, Subscription
+from billing.store.tables import Customer, Enrollment, Mandate, Subscription
 from tests.enroll.conftest import AUTH, Harness
 
 pytestmark = pytest.mark.anyio
@@ -101,6 +102,31 @@ async def test_same_idempotency_key_twice_is_one_enrollment(harness: Harness) ->
     with harness.store.transaction() as session:
         assert len(session.exec(select(Enrollment)).all()) == 1
     assert len(await harness.control.items("setup-intents")) == 1
+
+
+async def test_same_key_sent_concurrently_is_one_enrollment_with_one_live_intent(
+    harness: Harness,
+) -> None:
+    # When the website sends the same request 8 times at once (a double-clicked button)
+    answers = await asyncio.gather(*(harness.enroll("burst", save_card=True) for _ in range(8)))
+    # Then every answer is the same enrollment with the same, stored intent
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert len({a.json()["intent_id"] for a in answers}) == 1
+    assert len({a.json()["session_secret"] for a in answers}) == 1
+    with harness.store.transaction() as session:
+        rows = session.exec(select(Enrollment)).all()
+    assert len(rows) == 1
+    assert rows[0].intent_id == answers[0].json()["intent_id"]
+    # And the customer record at Toast that the card is saved to is the one we stored
+    intents = {i["id"]: i for i in await harness.control.items("setup-intents")}
+    with harness.store.transaction() as session:
+        customer = session.exec(select(Customer)).one()
+    assert intents[rows[0].intent_id]["customerId"] == customer.toast_customer_id
+    # And completing it works with the secret every answer carried
+    await harness.checkout(answers[-1].json()["session_secret"])
+    done = await harness.http.get(f"/v1/enrollments/{rows[0].id}", headers=AUTH)
+    assert done.json()["status"] == "completed"
 
 
 async def test_same_key_with_another_body_is_a_conflict(harness: Harness) -> None:

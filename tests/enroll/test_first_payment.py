@@ -4,6 +4,7 @@ engine charges the later cycles off-session with it."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ from billing.domain import calendar
 from billing.engine import materialize
 from billing.enroll import completer, first_payment
 from billing.store.tables import Attempt, Charge, Enrollment, Mandate, Plan, Subscription
+from billing.toast import errors as toast_errors
+from billing.toast.models.orders import OrderPayment
 from tests.enroll.conftest import AUTH, LOCATION, Harness
 
 pytestmark = pytest.mark.anyio
@@ -231,3 +234,49 @@ async def test_bad_pay_now_requests_are_refused_naming_the_field(
     with harness.store.transaction() as session:
         assert session.exec(select(Enrollment)).all() == []
     assert await harness.control.items("payment-intents") == []
+
+
+async def test_concurrent_completions_apply_the_payment_once(harness: Harness) -> None:
+    # Given a paid enrollment; When the website and the completer job finish it at once
+    body = await _started(harness)
+    await harness.checkout(body["session_secret"])
+    async with wiring.toast_client(harness.settings, harness.store) as toast:
+        ctx = harness.context(toast)
+        answers = await asyncio.gather(
+            *(_get(harness, body["id"]) for _ in range(4)), completer.complete_pending(ctx)
+        )
+    # Then every answer says completed, and one charge, one check payment exist
+    assert {a["status"] for a in answers[:4]} == {"completed"}
+    assert [c.cycle for c in _charges(harness, body["subscription_id"])] == [0]
+    ledger = await harness.control.items("order-payments")
+    assert len(ledger) == 1
+    assert ledger[0]["orderGuid"] is not None
+
+
+async def test_losing_the_race_to_the_check_reads_the_winners_order(harness: Harness) -> None:
+    # Given a payment another completion put on a check just after our lookup missed it
+    body = await _started(harness)
+    await harness.checkout(body["session_secret"])
+    async with wiring.toast_client(harness.settings, harness.store) as toast:
+        intent = await toast.payment_intents.get(body["intent_id"], location=LOCATION)
+        lookup = toast.orders.get_payment
+        misses = []
+
+        async def missed_once(guid: Any, *, location: str) -> Any:
+            if not misses:  # the race: our lookup runs before the winner's order exists
+                misses.append(guid)
+                won = await toast.orders.create_order(
+                    location=location, payments=[OrderPayment.for_intent(intent)]
+                )
+                winners.append(won.guid)
+                raise toast_errors.ToastNotFound("not found", status=404)
+            return await lookup(guid, location=location)
+
+        winners: list[str] = []
+        toast.orders.get_payment = missed_once  # type: ignore[method-assign]
+        # When we try to apply it ourselves, Toast refuses (already applied)
+        order = await first_payment.apply_to_check(toast, intent, location=LOCATION)
+    # Then we answer with the winner's order, and the payment is on one check only
+    assert order == winners[0]
+    creates = await harness.control.requests(path="/orders/v2/orders", method="POST")
+    assert sorted(r["status"] for r in creates) == [200, 400]
