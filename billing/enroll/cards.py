@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from billing.enroll.models import CardIn
 from billing.toast import errors
 from billing.toast.facade import ToastClient
+from billing.toast.models.base import CardSummary
 from billing.toast.models.setup_intents import SetupIntent
 
 
@@ -20,6 +21,15 @@ class Summary:
     brand: str | None = None
     last_four: str | None = None
     expiry: tuple[int, int] | None = None  # (month, four-digit year)
+
+
+def summary_of(card: CardSummary | None) -> Summary:
+    """Display details of a card as Toast describes it (a payment method, a payment)."""
+    if card is None:
+        return Summary()
+    month = month_of(card.expiry.month) if card.expiry else None
+    year = year_of(card.expiry.year) if card.expiry else None
+    return Summary(card.brand, card.last_four, (month, year) if month and year else None)
 
 
 def year_of(value: int | str | None) -> int | None:

@@ -110,12 +110,7 @@ async def apply_to_check(toast: ToastClient, intent: PaymentIntent, *, location:
 
 def card_of(intent: PaymentIntent) -> cards.Summary:
     """The paid card's display details, as the payment intent reports them."""
-    card = intent.latest_payment.card if intent.latest_payment else None
-    if card is None:
-        return cards.Summary()
-    month = cards.month_of(card.expiry.month) if card.expiry else None
-    year = cards.year_of(card.expiry.year) if card.expiry else None
-    return cards.Summary(card.brand, card.last_four, (month, year) if month and year else None)
+    return cards.summary_of(intent.latest_payment.card if intent.latest_payment else None)
 
 
 def record_paid(

@@ -9,13 +9,15 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from pydantic import ValidationError
+
 from billing.enroll import cards, service
 from billing.enroll.models import CardIn
 from billing.errors import DomainError
 from billing.toast import errors as toast_errors
 from billing.toast.facade import ToastClient
 from billing.toast.models.base import Usage
-from billing.toast.models.payment_methods import CardExpiry, CardInput, luhn_ok
+from billing.toast.models.payment_methods import CardExpiry, CardInput
 
 FIELD = "--test-card"
 
@@ -23,11 +25,12 @@ FIELD = "--test-card"
 def card_input(number: str, *, today: date) -> CardInput:
     """The test card (expiry three years on); a malformed number is refused before anything
     is stored or sent."""
-    digits = number.replace(" ", "")
-    if not (digits.isdigit() and 12 <= len(digits) <= 19 and luhn_ok(digits)):
-        raise DomainError("--test-card is not a valid card number (Luhn check)", field=FIELD)
-    return CardInput(number=digits, cvv="123",
-                     expiry=CardExpiry(month="12", year=str(today.year + 3)))  # fmt: skip
+    expiry = CardExpiry(month="12", year=str(today.year + 3))
+    try:  # CardInput checks the number (digits, length, Luhn)
+        return CardInput(number=number.replace(" ", ""), cvv="123", expiry=expiry)
+    except ValidationError:
+        raise DomainError("--test-card is not a valid card number (Luhn check)",
+                          field=FIELD) from None  # fmt: skip
 
 
 async def confirm(toast: ToastClient, view: service.View, card: CardInput) -> CardIn | None:
@@ -53,11 +56,8 @@ async def confirm(toast: ToastClient, view: service.View, card: CardInput) -> Ca
         error = done.last_setup_error
         why = f"{error.type}/{error.code}" if error else str(done.status)
         raise DomainError(f"the card was refused ({why})", field=FIELD)
-    summary = method.card
-    expiry = summary.expiry if summary else None
-    month = cards.month_of(expiry.month) if expiry else None
-    year = cards.year_of(expiry.year) if expiry else None
-    if summary is None or not summary.brand or not summary.last_four or not month or not year:
+    shown = cards.summary_of(method.card)
+    if not shown.brand or not shown.last_four or shown.expiry is None:
         return None  # Toast described the card only partly: show what the mandate has
-    return CardIn(brand=summary.brand, last_four=summary.last_four, exp_month=month,
-                  exp_year=year)  # fmt: skip
+    return CardIn(brand=shown.brand, last_four=shown.last_four, exp_month=shown.expiry[0],
+                  exp_year=shown.expiry[1])  # fmt: skip

@@ -3,6 +3,7 @@ result to a payment intent (hold, mandate, ledger) or a setup intent ($0 verific
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,13 +75,21 @@ def authorize_payment(state: SandboxState, intent: PaymentIntent, method: Paymen
     intent.last_payment_error = None
     outcome = decide(state, method, verification=False, mandate=intent.mandate_id)
     delay = delay_for(state, method, verification=False)
+    _settle(state, intent, delay,
+            lambda when: _finish_payment(state, intent, method, outcome, when))  # fmt: skip
+
+
+def _settle(
+    state: SandboxState, intent: PaymentIntent | SetupIntent, delay: float,
+    finish: Callable[[datetime], None],
+) -> None:  # fmt: skip
+    """Answer now, or stay PROCESSING for ``delay`` sandbox seconds, then ``finish``."""
     now = state.clock.now()
     if delay <= 0:
-        _finish_payment(state, intent, method, outcome, now)
+        finish(now)
         return
     intent.status = "PROCESSING"
-    state.at(now + timedelta(seconds=delay),
-             lambda when: _finish_payment(state, intent, method, outcome, when))
+    state.at(now + timedelta(seconds=delay), finish)
 
 
 def _finish_payment(
@@ -110,13 +119,7 @@ def verify_setup(state: SandboxState, intent: SetupIntent, method: PaymentMethod
     intent.last_setup_error = None
     outcome = decide(state, method, verification=True)
     delay = delay_for(state, method, verification=True)
-    now = state.clock.now()
-    if delay <= 0:
-        _finish_setup(state, intent, method, outcome, now)
-        return
-    intent.status = "PROCESSING"
-    state.at(now + timedelta(seconds=delay),
-             lambda when: _finish_setup(state, intent, method, outcome, when))
+    _settle(state, intent, delay, lambda when: _finish_setup(state, intent, method, outcome, when))
 
 
 def _finish_setup(
