@@ -74,3 +74,25 @@ class FakeClock:
 
     def __repr__(self) -> str:
         return f"FakeClock({self._now.isoformat()})"
+
+
+class BusinessClock:
+    """Business time from one clock, elapsed time from another.
+
+    The simulator hands the Toast client one of these: token expiry and the login budget follow
+    the simulated instant (as the sandbox's own clock does), while rate limits and timeouts
+    keep counting real seconds (a request still takes real time to send).
+    """
+
+    def __init__(self, business: Clock, elapsed: Clock) -> None:
+        self._business = business
+        self._elapsed = elapsed
+
+    def now(self) -> datetime:
+        return self._business.now()
+
+    def monotonic(self) -> float:
+        return self._elapsed.monotonic()
+
+    def __repr__(self) -> str:
+        return f"BusinessClock({self._business!r}, {self._elapsed!r})"

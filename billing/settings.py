@@ -47,6 +47,14 @@ class ToastSettings(BaseModel):
         30.0, ge=0, description="Log in again this long before the token expires"
     )
     max_logins_per_hour: int = Field(2, ge=1, description="Login budget (Toast: at most 2/hour)")
+    apply_window_s: float = Field(
+        300.0, gt=0, le=300,
+        description="Toast voids an authorization not applied to a check within this "
+        "(5 minutes); the engine plans its deadlines by it. Lower it only for tests",
+    )
+    max_login_tries_per_hour: int = Field(
+        6, ge=1, description="Login requests sent per hour, answered or not (sandbox A28)"
+    )
 
     @field_validator("base_url", "orders_base_url")
     @classmethod
@@ -68,10 +76,30 @@ class ToastSettings(BaseModel):
 
 class SchedulerSettings(BaseModel):
     tick_interval_s: float = Field(30.0, gt=0, description="Seconds between sweep ticks")
-    reconcile_interval_s: float = Field(15.0, gt=0, description="Seconds between reconciler ticks")
+    reconcile_interval_s: float = Field(
+        5.0, gt=0, description="Seconds between rescue-lane passes (applies and read-backs)"
+    )
     claim_batch_size: int = Field(100, ge=1, le=10_000, description="Charges claimed per batch")
     concurrency: int = Field(16, ge=1, le=1_000, description="Charges in flight per worker")
-    lease_s: float = Field(300.0, gt=0, description="How long a claim is held before reclaim")
+    lease_s: float = Field(
+        30.0, gt=0, le=120,
+        description="Lease of a claimed attempt; a live worker's heartbeat renews it every "
+        "lease_s/4, a dead worker's work is taken over when it lapses",
+    )
+    drain_s: float = Field(
+        60.0, ge=0, description="On SIGTERM: how long in-flight charges may take to finish"
+    )
+    apply_hold_s: float = Field(
+        30.0, gt=0,
+        description="After a check refuses a payment, the location starts no fresh charges "
+        "for this long (or until an apply succeeds there)",
+    )
+    maintain_interval_s: float = Field(
+        60.0, gt=0, description="Seconds between passes revoking mandates whose purpose ended"
+    )
+    status_file: Path | None = Field(
+        None, description="billing run rewrites this JSON health file on every heartbeat"
+    )
     horizon_days: int = Field(2, ge=1, le=366, description="Charges materialized this far ahead")
     misfire_grace_s: int = Field(60, ge=1, description="APScheduler misfire grace time")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from billing.clock import Clock, SystemClock
+from billing.clock import BusinessClock, Clock, SystemClock
 from billing.engine.sweeper import Engine
 from billing.settings import BillingSettings
 from billing.store.db import Store
@@ -17,10 +17,15 @@ from billing.toast.facade import ToastClient
 
 
 @asynccontextmanager
-async def toast_client(settings: BillingSettings, store: Store) -> AsyncIterator[ToastClient]:
-    """A client on the real clock, sharing its token with other workers through ``store``."""
+async def toast_client(
+    settings: BillingSettings, store: Store, *, business: Clock | None = None
+) -> AsyncIterator[ToastClient]:
+    """A client on the real clock (or whose tokens age on ``business`` time while its rate
+    limits count real seconds), sharing its token with other workers through ``store``."""
+    real = SystemClock()
+    clock: Clock = real if business is None else BusinessClock(business, real)
     client = ToastClient.from_settings(
-        settings.toast, clock=SystemClock(), token_cache=StoreTokenCache(store)
+        settings.toast, clock=clock, token_cache=StoreTokenCache(store)
     )
     try:
         yield client
@@ -32,11 +37,13 @@ async def toast_client(settings: BillingSettings, store: Store) -> AsyncIterator
 async def engine(
     settings: BillingSettings, *, clock: Clock, store: Store | None = None
 ) -> AsyncIterator[Engine]:
-    """An engine whose business time is ``clock`` (the Toast client keeps real time)."""
+    """An engine whose business time is ``clock``; the Toast client's tokens age on it too
+    (the sandbox's clock moves with a simulation), its rate limits keep real time."""
     owned = store is None
     store = store or Store.from_url(settings.database_url)
+    business = None if isinstance(clock, SystemClock) else clock
     try:
-        async with toast_client(settings, store) as client:
+        async with toast_client(settings, store, business=business) as client:
             yield Engine(store=store, client=client, clock=clock, settings=settings)
     finally:
         if owned:

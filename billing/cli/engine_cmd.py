@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -13,7 +14,7 @@ from billing import logs, wiring
 from billing.cli.context import fail, settings_or_exit
 from billing.clock import FakeClock, SystemClock
 from billing.engine import runner, simulation
-from billing.engine.sweeper import TickReport
+from billing.engine.sweeper import StopReport, TickReport
 from billing.sandbox.remote import SandboxControl
 from billing.settings import BillingSettings
 
@@ -36,19 +37,29 @@ def parse_step(value: str) -> timedelta:
     return timedelta(**{units[unit]: int(number)})
 
 
-def run() -> None:
-    """Start the worker: ticks on an interval until SIGTERM/SIGINT, then drains and exits 0.
+def run(
+    status_file: str = typer.Option(
+        None, "--status-file", help="Rewrite this JSON health file on every heartbeat"
+    ),
+) -> None:
+    """Start the worker: its lanes run on intervals until SIGTERM/SIGINT; then it releases
+    unsent claims, lets in-flight charges finish (scheduler.drain_s), prints one line of what
+    it left, and exits 0 only after a clean drain (1 otherwise). A second signal forces.
 
-    Example: billing run
+    Example: billing run --status-file /run/billing/worker.json
     """
     settings = settings_or_exit()
     logs.configure(settings.log_level)
 
-    async def main() -> None:
+    async def main() -> StopReport:
         async with wiring.engine(settings, clock=SystemClock()) as engine:
-            await runner.serve(engine)
+            if status_file is not None:
+                engine.health.path = Path(status_file)
+            return await runner.serve(engine)
 
-    asyncio.run(main())
+    report = asyncio.run(main())
+    typer.echo(report.line(), err=True)
+    raise typer.Exit(0 if report.clean else 1)
 
 
 def tick(

@@ -9,7 +9,7 @@ from billing.cli import inputs, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
 from billing.errors import DomainError
-from billing.manage import charges, forecast
+from billing.manage import alerts, charges, forecast
 from billing.settings import settings_table
 
 
@@ -66,14 +66,20 @@ def attention(json_out: bool = JSON_OPTION) -> None:
     """
     with output.transaction() as session:
         items = charges.attention(session)
+        engine = alerts.engine_alerts(session, now=SystemClock().now())
     if json_out:
         output.print_json([
             {**output.plain(i.charge), "last_attempt": i.attempt, "advice": i.advice}
             for i in items
-        ])  # fmt: skip
+        ] + [{"engine_alert": a.kind, "at": a.at, "subject": a.subject, "detail": a.detail}
+             for a in engine])  # fmt: skip
         return
+    if engine:
+        output.print_table("Engine alerts", ("at", "what", "subject", "detail"), [
+            (a.at.isoformat(timespec="seconds"), a.kind, a.subject, a.detail) for a in engine
+        ])  # fmt: skip
     if not items:
-        output.echo("nothing needs attention")
+        output.echo("nothing needs attention" if not engine else "no charge needs attention")
         return
     output.print_table("Needs attention", (
         "charge", "amount", "attempt", "status", "toast intent", "error", "what to do"

@@ -12,18 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from billing.clock import Clock
 from billing.domain import dunning
 from billing.domain.states import AttemptStatus
-from billing.engine import phases
+from billing.engine import deadlines, phases
+from billing.engine.gate import LocationGate
+from billing.engine.holdings import Holdings
 from billing.engine.jobs import ChargeJob
 from billing.store.db import Store
 from billing.toast import errors as toast_errors
 from billing.toast.facade import ToastClient
 from billing.toast.models.orders import OrderPayment
 from billing.toast.models.payment_intents import PaymentIntent, PaymentIntentStatus
+from billing.toast.ratelimit import urgent
 
 log = logging.getLogger("billing.engine")
 R = TypeVar("R")
@@ -45,12 +50,17 @@ class Charger:
         clock: Clock,
         policy: dunning.DunningPolicy,
         lease_s: float,
+        gate: LocationGate | None = None,
+        window: timedelta = deadlines.APPLY_WINDOW,
     ) -> None:
         self.store = store
         self.client = client
         self.clock = clock
         self.policy = policy
         self.lease_s = lease_s
+        self.gate = gate or LocationGate()
+        self.window = window
+        self.holdings = Holdings()
         self.inline_db = store.dialect == "sqlite"
 
     async def db(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
@@ -93,13 +103,16 @@ class Charger:
         secret = intent.session_secret.get_secret_value() if intent.session_secret else ""
         job = await self.db(
             phases.intent_created, job, intent_id=intent.id, session_secret=secret,
-            now=self.clock.now(), lease_s=self.lease_s,
+            now=self.clock.now(), lease_s=self.lease_s, window=self.window,
         )  # fmt: skip
         await self._send_confirm(job)
 
     async def confirm(self, job: ChargeJob) -> None:
         """Send the confirm of an existing intent (recorded as sent first); act on the answer."""
-        await self.db(phases.confirm_sending, job, now=self.clock.now(), lease_s=self.lease_s)
+        job = await self.db(
+            phases.confirm_sending, job, now=self.clock.now(), lease_s=self.lease_s,
+            window=self.window,
+        )  # fmt: skip
         await self._send_confirm(job)
 
     async def _send_confirm(self, job: ChargeJob) -> None:
@@ -120,7 +133,7 @@ class Charger:
             return
         except toast_errors.ToastError as exc:
             self._log("intent_confirm_unknown", job, error=type(exc).__name__)
-            await self.db(phases.unknown, job, now=self.clock.now(), reason=str(exc))
+            await self._unknown(job, str(exc))
             return
         await self.act_on(job, intent)
 
@@ -132,7 +145,7 @@ class Charger:
                 job.intent_id, location=job.location_guid
             )
         except toast_errors.ToastError as exc:
-            await self.db(phases.unknown, job, now=self.clock.now(), reason=str(exc))
+            await self._unknown(job, str(exc))
             return
         await self.act_on(job, intent, may_confirm=may_confirm)
 
@@ -142,21 +155,33 @@ class Charger:
         """Settle the attempt from the intent's real status (shared with the reconciler)."""
         status = intent.status
         if status in (PaymentIntentStatus.REQUIRES_CAPTURE, PaymentIntentStatus.SUCCEEDED):
-            await self.db(phases.authorized, job, now=self.clock.now())
-            await self.apply_to_check(job, intent)
+            if job.attempt_status != AttemptStatus.AUTHORIZED:
+                # Only an answer to our own confirm proves no apply was sent yet (an UNKNOWN
+                # attempt may have been AUTHORIZED, and a captured intent is on a check).
+                first_sight = (
+                    job.attempt_status == AttemptStatus.CONFIRM_SENT
+                    and status == PaymentIntentStatus.REQUIRES_CAPTURE
+                )
+                await self.db(phases.authorized, job, now=self.clock.now())
+                job = replace(
+                    job, attempt_status=AttemptStatus.AUTHORIZED, known_unapplied=first_sight
+                )
+            await self.apply_to_check(job, OrderPayment.for_intent(intent))
         elif intent.declined or status == PaymentIntentStatus.FAILED:
             error = intent.last_payment_error
             await self._declined(
                 job, error.type if error else "FAILED", error.code if error else None
             )
         elif status == PaymentIntentStatus.CANCELLED:
-            self._log("authorization_voided", job)
-            await self.db(phases.voided, job, now=self.clock.now())
+            await self._voided(job)
         elif status == PaymentIntentStatus.REQUIRES_PAYMENT_METHOD and may_confirm:
             await self.confirm(job)  # the confirm never reached Toast: send it (same intent)
         else:  # PROCESSING, or a status this client does not know yet
             self._log("intent_processing", job, status=str(status))
-            await self.db(phases.unknown, job, now=self.clock.now(), reason=f"status {status}")
+            await self._unknown(job, f"status {status}")
+
+    async def _unknown(self, job: ChargeJob, reason: str) -> None:
+        await self.db(phases.unknown, job, now=self.clock.now(), reason=reason, window=self.window)
 
     async def _declined(self, job: ChargeJob, kind: str | None, code: str | None) -> None:
         self._log("intent_declined", job, decline_type=kind, decline_code=code)
@@ -165,18 +190,52 @@ class Charger:
             policy=self.policy,
         )  # fmt: skip
 
-    async def apply_to_check(self, job: ChargeJob, intent: PaymentIntent) -> None:
-        """Apply the authorized payment to a Toast check; Toast voids it after 5 minutes."""
+    async def _voided(self, job: ChargeJob) -> None:
+        """Toast voided the authorization anyway: say so loudly, with why, and charge again."""
+        deadline = job.apply_deadline_at
+        why = (
+            f"not applied to a check by its deadline {deadline.isoformat()}"
+            if deadline is not None and self.clock.now() >= deadline
+            else "Toast cancelled the payment intent"
+        )
+        log.error(
+            "authorization voided: charge %s attempt %s (%s)", job.charge_id, job.attempt_id, why,
+            extra={"action": "authorization_voided", "charge_id": job.charge_id,
+                   "attempt_id": job.attempt_id, "reason": why},
+        )  # fmt: skip
+        await self.db(phases.voided, job, now=self.clock.now(), why=why)
+
+    async def apply_authorized(self, job: ChargeJob) -> None:
+        """An attempt recorded AUTHORIZED: inside its window, apply it straight away (no need
+        to read the intent back first); past it, read back (it may have been voided)."""
+        deadline = job.apply_deadline_at
+        if deadline is not None and self.clock.now() < deadline:
+            payment = OrderPayment.for_charge(job.external_reference_id, job.amount_cents)
+            await self.apply_to_check(job, payment)
+        else:
+            await self.read_back(job)
+
+    async def apply_to_check(self, job: ChargeJob, payment: OrderPayment) -> None:
+        """Apply the authorized payment to a Toast check (Toast voids it after 5 minutes). The
+        requests are urgent: they go before fresh charges at the location. A refusal leaves the
+        attempt AUTHORIZED for the rescue lane, inside its deadline, and holds fresh charges at
+        the location (``gate``) until an apply succeeds there."""
         try:
-            order_guid = None
-            if not await self._already_on_a_check(job):
-                order = await self.client.orders.create_order(
-                    location=job.location_guid, payments=[OrderPayment.for_intent(intent)]
-                )
-                order_guid = order.guid
+            with urgent():
+                order_guid = None
+                if not await self._already_on_a_check(job):
+                    order = await self.client.orders.create_order(
+                        location=job.location_guid, payments=[payment]
+                    )
+                    order_guid = order.guid
         except toast_errors.ToastError as exc:
             self._log("check_apply_unknown", job, error=type(exc).__name__)
-            return  # still AUTHORIZED: the reconciler retries within the void window
+            self.gate.apply_failed(job.location_guid, self.clock.monotonic())
+            await self.db(
+                phases.apply_failed, job, now=self.clock.now(), error=str(exc), window=self.window
+            )
+            return
+        self.gate.apply_succeeded(job.location_guid)
         revoke = await self.db(phases.paid, job, order_guid=order_guid, now=self.clock.now())
         self._log("charge_paid", job, amount_cents=job.amount_cents)
         if revoke is not None:
@@ -184,7 +243,7 @@ class Charger:
 
     async def _already_on_a_check(self, job: ChargeJob) -> bool:
         """After a lost answer the payment may already be on a check: look it up by guid."""
-        if job.attempt_status != AttemptStatus.AUTHORIZED:
+        if job.attempt_status != AttemptStatus.AUTHORIZED or job.known_unapplied:
             return False
         try:
             await self.client.orders.get_payment(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,3 +22,7 @@ class ChargeJob:
     attempt_status: str = "started"
     intent_id: str | None = None
     session_secret: str | None = field(default=None, repr=False)  # never printed
+    apply_deadline_at: datetime | None = None
+    # Set when this worker saw the authorization itself and has sent no apply yet, so the
+    # "already on a check?" lookup can be skipped.
+    known_unapplied: bool = False

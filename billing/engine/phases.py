@@ -35,7 +35,7 @@ from billing.domain.states import (
     PlanKind,
     SubscriptionStatus,
 )
-from billing.engine import recovery
+from billing.engine import deadlines, recovery
 from billing.engine.jobs import ChargeJob
 from billing.errors import InvalidTransition, NotFound
 from billing.store import events, hot, leases
@@ -88,12 +88,17 @@ def _move_subscription(sub: Subscription, target: SubscriptionStatus) -> None:
 
 
 def begin_due(
-    store: Store, *, owner: str, now: datetime, lease_s: float, limit: int
-) -> list[ChargeJob]:
-    """Claim up to ``limit`` due charges and write ahead an attempt for each, in one
-    transaction: a fresh externalReferenceId per attempt, committed before any request."""
+    store: Store, *, owner: str, now: datetime, lease_s: float, limit: int,
+    skip_locations: list[str] | None = None,
+) -> list[ChargeJob]:  # fmt: skip
+    """Claim up to ``limit`` due charges (not at ``skip_locations``) and write ahead an attempt
+    for each, in one transaction: a fresh externalReferenceId per attempt, committed before
+    any request."""
     with store.connection() as conn:
-        ids = leases.claim_due(conn, owner=owner, now=now, lease_s=lease_s, limit=limit)
+        ids = leases.claim_due(
+            conn, owner=owner, now=now, lease_s=lease_s, limit=limit,
+            skip_locations=skip_locations,
+        )  # fmt: skip
         if not ids:
             return []
         rows = conn.execute(hot.CHARGE_DETAILS, {"ids": ids}).all()
@@ -119,6 +124,7 @@ def _attempt_values(row: Any, owner: str, now: datetime, lease_s: float) -> dict
         "number": row.attempt_count + 1,
         "external_reference_id": str(uuid.uuid4()),
         "worker": owner,
+        "held_by": owner,
         "status": AttemptStatus.STARTED,
         "check_count": 0,
         "created_at": now,
@@ -184,24 +190,31 @@ def _hot(store: Store, statement: TextClause, job: ChargeJob, target: str, **par
 
 def intent_created(
     store: Store, job: ChargeJob, *, intent_id: str, session_secret: str, now: datetime,
-    lease_s: float,
+    lease_s: float, window: timedelta = deadlines.APPLY_WINDOW,
 ) -> ChargeJob:  # fmt: skip
     """Record the intent and that its confirm is about to go out, in one write."""
     _hot(
         store, hot.CONFIRM_SENT_WITH_INTENT, job, AttemptStatus.CONFIRM_SENT, now=now,
         intent_id=intent_id, secret=session_secret, check_at=now + timedelta(seconds=lease_s),
+        deadline=deadlines.apply_deadline(now, window),
     )  # fmt: skip
     return replace(
         job, intent_id=intent_id, session_secret=session_secret,
         attempt_status=AttemptStatus.CONFIRM_SENT,
+        apply_deadline_at=deadlines.apply_deadline(now, window),
     )  # fmt: skip
 
 
-def confirm_sending(store: Store, job: ChargeJob, *, now: datetime, lease_s: float) -> None:
+def confirm_sending(
+    store: Store, job: ChargeJob, *, now: datetime, lease_s: float,
+    window: timedelta = deadlines.APPLY_WINDOW,
+) -> ChargeJob:  # fmt: skip
+    deadline = deadlines.apply_deadline(now, window)
     _hot(
         store, hot.CONFIRM_SENT, job, AttemptStatus.CONFIRM_SENT, now=now,
-        check_at=now + timedelta(seconds=lease_s),
+        check_at=now + timedelta(seconds=lease_s), deadline=deadline,
     )  # fmt: skip
+    return replace(job, attempt_status=AttemptStatus.CONFIRM_SENT, apply_deadline_at=deadline)
 
 
 def authorized(store: Store, job: ChargeJob, *, now: datetime) -> None:
@@ -209,6 +222,27 @@ def authorized(store: Store, job: ChargeJob, *, now: datetime) -> None:
         store, hot.AUTHORIZED, job, AttemptStatus.AUTHORIZED, now=now,
         check_at=now + FIRST_RECHECK,
     )  # fmt: skip
+
+
+def apply_failed(
+    store: Store, job: ChargeJob, *, now: datetime, error: str,
+    window: timedelta = deadlines.APPLY_WINDOW,
+) -> None:  # fmt: skip
+    """The check refused (or did not answer) the authorized payment: it stays AUTHORIZED and is
+    tried again inside the apply window, by whichever worker claims it next."""
+    with store.transaction() as session:
+        attempt = _get(session, Attempt, job.attempt_id)
+        if attempt.status != AttemptStatus.AUTHORIZED or attempt.settled_at is not None:
+            return
+        attempt.check_count += 1
+        attempt.error = error[:500]
+        attempt.held_by = None
+        attempt.updated_at = now
+        backoff = recovery.next_check_delay(attempt.check_count)
+        attempt.next_check_at = deadlines.next_look(
+            now, attempt.apply_deadline_at, first=False, backoff=backoff or recovery.HOURLY,
+            window=window,
+        )  # fmt: skip
 
 
 def paid(
@@ -377,7 +411,10 @@ def _end_dunning(
     )
 
 
-def unknown(store: Store, job: ChargeJob, *, now: datetime, reason: str) -> None:
+def unknown(
+    store: Store, job: ChargeJob, *, now: datetime, reason: str,
+    window: timedelta = deadlines.APPLY_WINDOW,
+) -> None:  # fmt: skip
     """Outcome unknown (or still PROCESSING): read back later on the backoff schedule; after a
     day of read-backs the charge needs a human (``billing attention``)."""
     with store.transaction() as session:
@@ -391,44 +428,90 @@ def unknown(store: Store, job: ChargeJob, *, now: datetime, reason: str) -> None
                 type="outcome_unknown", reason=reason[:200],
             )  # fmt: skip
         attempt.error = reason[:500]
+        attempt.held_by = None
         delay = recovery.next_check_delay(attempt.check_count)
-        attempt.next_check_at = None if delay is None else now + delay
-        if delay is None:
+        attempt.next_check_at = deadlines.next_look(
+            now, attempt.apply_deadline_at, first=attempt.check_count == 0, backoff=delay,
+            window=window,
+        )  # fmt: skip
+        if attempt.next_check_at is None:
             charge = _get(session, Charge, job.charge_id)
             _needs_attention(session, charge, now, f"outcome unknown: {reason}")
 
 
-def abandoned(store: Store, job: ChargeJob, *, now: datetime, reason: str) -> None:
-    """The intent was never confirmed: settle the attempt and make the charge due again now."""
-    _settle_and_retry(store, job, AttemptStatus.ABANDONED, now=now, reason=reason)
+def abandoned(
+    store: Store, job: ChargeJob, *, now: datetime, reason: str, due_now: bool = False
+) -> None:
+    """The intent was never confirmed: settle the attempt and make the charge due again, after
+    ``RETRY_DELAY`` (Toast refused or did not answer the create) or at once (``due_now``: the
+    worker that started it died or stopped before it could send anything that may authorize)."""
+    with store.transaction() as session:
+        _settle_and_retry(
+            session, job.charge_id, job.attempt_id, AttemptStatus.ABANDONED, now=now,
+            reason=reason, due_at=now if due_now else now + RETRY_DELAY,
+        )  # fmt: skip
 
 
-def voided(store: Store, job: ChargeJob, *, now: datetime) -> None:
-    _settle_and_retry(store, job, AttemptStatus.VOIDED, now=now, reason="authorization voided")
+def released(store: Store, jobs: list[ChargeJob], *, now: datetime, reason: str) -> int:
+    """Give back claimed charges whose create was never sent (a stop, or a location on hold):
+    each is due again at once for any worker, in one transaction."""
+    if not jobs:
+        return 0
+    with store.transaction() as session:
+        for job in jobs:
+            _settle_and_retry(
+                session, job.charge_id, job.attempt_id, AttemptStatus.ABANDONED, now=now,
+                reason=reason, due_at=now,
+            )  # fmt: skip
+    return len(jobs)
+
+
+def voided(store: Store, job: ChargeJob, *, now: datetime, why: str | None = None) -> None:
+    """Toast voided the authorization (not applied to a check in time): recorded with why, shown
+    in ``billing attention``, and the charge gets a new attempt."""
+    reason = "authorization voided" + (f": {why}" if why else "")
+    with store.transaction() as session:
+        _settle_and_retry(
+            session, job.charge_id, job.attempt_id, AttemptStatus.VOIDED, now=now,
+            reason=reason, due_at=now + RETRY_DELAY,
+        )  # fmt: skip
 
 
 def _settle_and_retry(
-    store: Store, job: ChargeJob, target: AttemptStatus, *, now: datetime, reason: str
-) -> None:
-    with store.transaction() as session:
-        attempt = _get(session, Attempt, job.attempt_id)
-        attempt.error = reason[:500]
-        _move_attempt(attempt, target, now)
-        charge = _get(session, Charge, job.charge_id)
-        back = ChargeStatus.RETRY_SCHEDULED if charge.decline_count else ChargeStatus.SCHEDULED
-        _move_charge(charge, back)
-        charge.next_attempt_at = now + RETRY_DELAY
-        _clear_lease(charge)
-        events.emit(
-            session, at=now, entity="attempt", entity_id=job.attempt_id, type=str(target),
-            reason=reason[:200],
-        )  # fmt: skip
+    session: Session, charge_id: int, attempt_id: int, target: AttemptStatus, *,
+    now: datetime, reason: str, due_at: datetime,
+) -> None:  # fmt: skip
+    attempt = _get(session, Attempt, attempt_id)
+    attempt.error = reason[:500]
+    attempt.held_by = None
+    _move_attempt(attempt, target, now)
+    charge = _get(session, Charge, charge_id)
+    back = ChargeStatus.RETRY_SCHEDULED if charge.decline_count else ChargeStatus.SCHEDULED
+    _move_charge(charge, back)
+    charge.next_attempt_at = due_at
+    _clear_lease(charge)
+    events.emit(
+        session, at=now, entity="attempt", entity_id=attempt_id, type=str(target),
+        reason=reason[:200],
+    )  # fmt: skip
+
+
+def renew(store: Store, *, owner: str, attempt_ids: list[int], until: datetime) -> int:
+    """The heartbeat: push the read-back of the attempts this live worker is working on."""
+    if not attempt_ids:
+        return 0
+    with store.connection() as conn:
+        result = conn.execute(
+            hot.RENEW_ATTEMPTS, {"ids": attempt_ids, "owner": owner, "until": until}
+        )
+        return int(result.rowcount)
 
 
 def failed(store: Store, job: ChargeJob, *, now: datetime, error: str) -> None:
     with store.transaction() as session:
         attempt = _get(session, Attempt, job.attempt_id)
         attempt.error = error[:500]
+        attempt.held_by = None
         _move_attempt(attempt, AttemptStatus.FAILED, now)
         charge = _get(session, Charge, job.charge_id)
         _needs_attention(session, charge, now, error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import case, text
 from sqlmodel import Session, col, select
 
 from billing.engine.jobs import ChargeJob
@@ -29,24 +29,40 @@ def next_check_delay(check_count: int) -> timedelta | None:
     return BACKOFF[check_count] if check_count < len(BACKOFF) else HOURLY
 
 
-def claim_stale(store: Store, *, now: datetime, lease_s: float, limit: int) -> list[ChargeJob]:
-    """Unsettled attempts whose next read-back is due, leased by pushing ``next_check_at``."""
+def claim_stale(
+    store: Store, *, now: datetime, lease_s: float, limit: int, owner: str | None = None
+) -> list[ChargeJob]:
+    """Unsettled attempts whose next read-back is due, earliest apply deadline first (an
+    authorization about to be voided goes before a read-back that has all day), leased to
+    ``owner`` by pushing ``next_check_at`` one lease out (the owner's heartbeat renews it)."""
     with store.transaction() as session:
         stmt = (
             select(Attempt)
             .where(text("settled_at IS NULL"))
             .where(col(Attempt.next_check_at) <= now)
-            .order_by(col(Attempt.next_check_at))
+            .order_by(
+                case((col(Attempt.apply_deadline_at) > now, 0), else_=1),
+                col(Attempt.next_check_at),
+            )
             .limit(limit)
         )
         if store.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
-        attempts = list(session.exec(stmt).all())
+        attempts = sorted(session.exec(stmt).all(), key=lambda a: _urgency(a, now))
         jobs = []
         for attempt in attempts:
             attempt.next_check_at = now + timedelta(seconds=lease_s)
+            attempt.held_by = owner
             jobs.append(job_for(session, attempt))
         return jobs
+
+
+def _urgency(attempt: Attempt, now: datetime) -> tuple[int, datetime]:
+    """Attempts whose apply deadline is still ahead come first, soonest deadline first."""
+    deadline = attempt.apply_deadline_at
+    if deadline is not None and deadline > now:
+        return (0, deadline)
+    return (1, attempt.next_check_at or now)
 
 
 def job_for(session: Session, attempt: Attempt) -> ChargeJob:
@@ -73,4 +89,5 @@ def job_for(session: Session, attempt: Attempt) -> ChargeJob:
         attempt_status=attempt.status,
         intent_id=attempt.toast_intent_id,
         session_secret=attempt.session_secret,
+        apply_deadline_at=attempt.apply_deadline_at,
     )

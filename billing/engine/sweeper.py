@@ -1,4 +1,27 @@
-"""One pass of the engine: materialize, claim and charge what is due, reconcile the unknown."""
+"""The engine: lanes that never wait on each other, because time is the resource.
+
+An authorization is worth most in the 5 minutes after Toast grants it (toast-api.md §9.1), so
+the engine runs its work in separate lanes (shared/design.md "Engine lanes"):
+
+- *rescue*: apply authorized payments and read back attempts whose outcome is unknown,
+  earliest apply deadline first, its requests marked urgent for the rate limiter (they go
+  before fresh charges at the same location); it also takes over a dead worker's attempts
+  once their short lease lapses;
+- *charge*: claim due charges and collect them (create, confirm, apply), ``concurrency`` at a
+  time, skipping locations whose checks just refused a payment (``gate``) and claiming
+  nothing while a Toast login is not allowed;
+- *materialize*: create the charge rows that fall due (set-based, in a worker thread);
+- *maintain*: revoke mandates whose purpose has ended;
+- *heartbeat*: renew the lease (``next_check_at``) of every attempt this worker is working
+  on, so a live worker keeps them and a dead one's are taken over within ``lease_s``.
+
+No lane holds a lock another lane needs: a sweep of 10,000 charges, or a long materialize
+pass, never delays a rescue. ``stop`` drains them: no new claims, claimed-but-unsent charges
+released at once, in-flight charges finish their sequence until the drain deadline.
+
+``tick`` runs materialize, charge and rescue one after the other (the simulator and
+``billing tick``).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +30,21 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from billing.clock import Clock
 from billing.domain import dunning
 from billing.engine import materialize, phases
 from billing.engine.charger import Charger
+from billing.engine.gate import LocationGate
+from billing.engine.health import Health
 from billing.engine.jobs import ChargeJob
 from billing.engine.reconciler import Reconciler
 from billing.settings import BillingSettings
+from billing.store import events
 from billing.store.db import Store
 from billing.toast.facade import ToastClient
 
@@ -29,6 +57,28 @@ class TickReport:
     materialized: int
     charged: int
     reconciled: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopReport:
+    """What a stop left behind: ``clean`` when nothing this worker held is left unsettled."""
+
+    finished: int
+    released: int
+    left_in_flight: int
+    drained: bool
+
+    @property
+    def clean(self) -> bool:
+        return self.drained and self.left_in_flight == 0
+
+    def line(self) -> str:
+        verdict = "clean" if self.clean else "NOT clean"
+        return (
+            f"worker stopped ({verdict}): {self.finished} in-flight charges finished, "
+            f"{self.released} claimed charges released unsent, {self.left_in_flight} left in "
+            "flight for another worker to read back"
+        )
 
 
 def worker_name() -> str:
@@ -52,45 +102,60 @@ class Engine:
         clock: Clock,
         settings: BillingSettings,
         owner: str | None = None,
+        status_file: Path | None = None,
     ) -> None:
         sched = settings.scheduler
         self.store = store
+        self.client = client
         self.clock = clock
         self.settings = settings
         self.owner = owner or worker_name()
+        self.gate = LocationGate(hold_s=sched.apply_hold_s)
         self.charger = Charger(
             store=store, client=client, clock=clock, policy=policy_from(settings),
-            lease_s=sched.lease_s,
+            lease_s=sched.lease_s, gate=self.gate,
+            window=timedelta(seconds=settings.toast.apply_window_s),
         )  # fmt: skip
         self.reconciler = Reconciler(
             self.charger, lease_s=sched.lease_s, batch=sched.claim_batch_size,
-            concurrency=sched.concurrency,
+            concurrency=sched.concurrency, owner=self.owner,
         )  # fmt: skip
+        self.health = Health(owner=self.owner, path=status_file or sched.status_file)
         self.slots = asyncio.Semaphore(sched.concurrency)
         self.stopping = False
-        self._busy = asyncio.Lock()  # one pass at a time in this process; drain() waits on it
+        self._lanes: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[int, ChargeJob] = {}  # claimed, waiting for a slot: not sent yet
+        self._finished_while_stopping = 0
+        self._released = 0
+        self._login_alerted = False
+
+    # lanes: each is one APScheduler job; a lane already running skips the trigger ------------
+    async def _lane(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
+        lock = self._lanes.setdefault(name, asyncio.Lock())
+        if self.stopping or lock.locked():
+            return
+        async with lock:
+            await work()
 
     async def run_sweep(self) -> None:
-        """The scheduler's sweep job: materialize, then claim and charge what is due."""
-        if self.stopping:
-            return
-        async with self._busy:
-            await self.materialize(self.clock.now())
-            await self.sweep()
+        """The charge lane: claim and collect what is due."""
+        await self._lane("charge", self.sweep)
 
     async def run_reconcile(self) -> None:
-        if self.stopping:
-            return
-        async with self._busy:
-            await self.reconcile()
+        """The rescue lane: applies and read-backs, deadline first."""
+        await self._lane("rescue", self.rescue)
 
-    async def drain(self) -> None:
-        """Wait for the pass in flight (if any) to finish its phases."""
-        async with self._busy:
-            return
+    async def run_materialize(self) -> None:
+        await self._lane("materialize", lambda: self.materialize(self.clock.now()))
 
+    async def run_maintain(self) -> None:
+        await self._lane("maintain", self.revoke_ended)
+
+    async def run_heartbeat(self) -> None:
+        await self._lane("heartbeat", self.heartbeat)
+
+    # one pass of everything, in order (the simulator, ``billing tick``) -----------------------
     async def tick(self) -> TickReport:
-        """One full pass at the clock's current instant."""
         now = self.clock.now()
         made = await self.materialize(now)
         charged = await self.sweep()
@@ -102,32 +167,93 @@ class Engine:
         return await asyncio.to_thread(materialize.run, self.store, now=now, horizon=horizon)
 
     async def reconcile(self) -> int:
-        """Settle unknown outcomes, then revoke mandates whose purpose has ended (which also
-        retries a revocation that failed when the last charge was paid)."""
+        """Rescue, then revoke mandates whose purpose has ended."""
+        settled = await self.rescue()
+        await self.revoke_ended()
+        return settled
+
+    async def rescue(self) -> int:
         if self.stopping:
             return 0
-        settled = await self.reconciler.run_once(self.clock.now())
+        return await self.reconciler.run_once(self.clock.now())
+
+    async def revoke_ended(self) -> None:
+        """Revoke mandates whose purpose has ended (this also retries a revocation that failed
+        when the last charge was paid)."""
+        if self.stopping:
+            return
         ended = await self.charger.db(
             phases.ended_mandates, limit=self.settings.scheduler.claim_batch_size
         )
         for mandate in ended:
             await self.charger.revoke_mandate(mandate)
-        return settled
+
+    async def heartbeat(self) -> None:
+        """Renew the leases of the attempts this worker holds; write the status file."""
+        now = self.clock.now()
+        held = self.charger.holdings.ids()
+        if held:
+            until = now + timedelta(seconds=self.settings.scheduler.lease_s)
+            await asyncio.to_thread(
+                phases.renew, self.store, owner=self.owner, attempt_ids=held, until=until
+            )
+        self._check_login(now)
+        self.health.write(now, in_flight=len(held))
+
+    # the charge lane ------------------------------------------------------------------------
+    def _claimable(self) -> tuple[bool, list[str]]:
+        """Whether to claim at all now, and the locations to skip."""
+        if self._check_login(self.clock.now()):
+            return False, []
+        return True, self.gate.held(self.clock.monotonic())
+
+    def _check_login(self, now: datetime) -> bool:
+        """True while the Toast login is not allowed (no token, budget spent): one ERROR line,
+        an event for ``billing attention`` and the status file say so, once."""
+        wait = self.client.requester.auth.unavailable_s()
+        if wait <= 0:
+            if self._login_alerted:
+                self._login_alerted = False
+                self.health.login_unavailable_until = None
+                log.warning("toast_login_restored", extra={"action": "toast_login_restored"})
+                self._engine_event(now, "login_restored")
+            return False
+        until = now + timedelta(seconds=wait)
+        self.health.login_unavailable_until = until
+        if not self._login_alerted:
+            self._login_alerted = True
+            log.error(
+                "toast login not allowed until %s (login budget spent): no new charges until "
+                "then; applies and read-backs go on with any valid token", until.isoformat(),
+                extra={"action": "toast_login_unavailable", "until": until.isoformat()},
+            )  # fmt: skip
+            self._engine_event(now, "login_unavailable", until=until.isoformat())
+        return True
+
+    def _engine_event(self, now: datetime, kind: str, **data: str) -> None:
+        with self.store.transaction() as session:
+            events.emit(
+                session, at=now, entity="engine", entity_id=0, type=kind, worker=self.owner, **data
+            )
 
     async def sweep(self) -> int:
         """Claim due charges and collect them, ``concurrency`` at a time, as a pipeline: a new
         batch is claimed as soon as half the slots are free, so no slot idles at a batch's
-        tail, and no claimed charge waits long holding its lease."""
+        tail, and no claimed charge waits long before it is sent."""
         sched = self.settings.scheduler
         total, running, exhausted = 0, set[asyncio.Task[None]](), False
         while running or not exhausted:
             if not exhausted and not self.stopping and len(running) <= sched.concurrency // 2:
-                jobs = await self.charger.db(
+                allowed, skip = self._claimable()
+                jobs = [] if not allowed else await self.charger.db(
                     phases.begin_due, owner=self.owner, now=self.clock.now(),
-                    lease_s=sched.lease_s,
+                    lease_s=sched.lease_s, skip_locations=skip,
                     limit=min(sched.claim_batch_size, sched.concurrency * 2 - len(running)),
                 )  # fmt: skip
                 exhausted = not jobs
+                for job in jobs:
+                    self._waiting[job.attempt_id] = job
+                    self.charger.holdings.add(job.attempt_id)
                 running |= {asyncio.create_task(self._collect(job)) for job in jobs}
                 total += len(jobs)
                 continue
@@ -138,10 +264,10 @@ class Engine:
 
     async def _collect(self, job: ChargeJob) -> None:
         async with self.slots:
-            if self.stopping:  # shutting down: settle the unsent attempt instead of sending
-                await self.charger.db(
-                    phases.abandoned, job, now=self.clock.now(), reason="worker stopped first"
-                )
+            if self._waiting.pop(job.attempt_id, None) is None:
+                return  # released by ``stop`` while it waited for a slot
+            if self.gate.is_held(job.location_guid, self.clock.monotonic()):
+                await self._release([job], "location's checks are refusing payments")
                 return
             try:
                 await self.charger.collect(job)
@@ -150,3 +276,51 @@ class Engine:
                     "charge_crashed",
                     extra={"action": "charge_crashed", "charge_id": job.charge_id},
                 )
+            finally:
+                self.charger.holdings.discard(job.attempt_id)
+                if self.stopping:
+                    self._finished_while_stopping += 1
+
+    async def _release(self, jobs: list[ChargeJob], reason: str) -> int:
+        count = await self.charger.db(phases.released, jobs, now=self.clock.now(), reason=reason)
+        for job in jobs:
+            self.charger.holdings.discard(job.attempt_id)
+        return count
+
+    # stopping -------------------------------------------------------------------------------
+    async def stop(self, *, drain_s: float | None = -1.0) -> StopReport:
+        """Stop claiming, release what was claimed but not sent, and wait (up to ``drain_s``,
+        by default ``scheduler.drain_s``; None: no limit) for in-flight charges and read-backs
+        to finish their sequence."""
+        self.stopping = True
+        self.health.state = "stopping"
+        waiting = list(self._waiting.values())
+        self._waiting.clear()
+        if waiting:
+            self._released += await self._release(waiting, "worker stopping")
+        drain = self.settings.scheduler.drain_s if drain_s == -1.0 else drain_s
+        drained = await self._wait_lanes(drain)
+        left = len(self.charger.holdings.ids())
+        self.health.state = "stopped"
+        self.health.write(self.clock.now(), in_flight=left)
+        return StopReport(
+            finished=self._finished_while_stopping, released=self._released,
+            left_in_flight=left, drained=drained,
+        )  # fmt: skip
+
+    async def _wait_lanes(self, timeout_s: float | None) -> bool:
+        """Wait for every running lane to return; False if the deadline came first."""
+        async def all_idle() -> None:
+            for lock in list(self._lanes.values()):
+                async with lock:
+                    pass
+
+        try:
+            await asyncio.wait_for(all_idle(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    async def drain(self) -> None:
+        """Stop and wait for the lanes without a deadline (kept for callers of the old API)."""
+        await self.stop(drain_s=None)

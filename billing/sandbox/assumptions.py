@@ -105,6 +105,14 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
        "authorization box ticked (400 without); 'Remember this card' applies only to intents "
        "with a customerId. POST /__sandbox__/checkout/describe tells the page what it is "
        "confirming (kind, amount) so its button reads 'Pay $45.00' or 'Save card'."),
+    _A("A28", "A login whose answer was lost", "Toast counts it (it reached the server) but, "
+       "returning the same token until its last minute, issues no second token: the client's "
+       "budget of two logins an hour counts tokens received (answered logins). Unanswered "
+       "logins are retried with backoff inside the call's retry deadline and capped apart "
+       "(toast.max_login_tries_per_hour).", "toast.max_login_tries_per_hour"),
+    _A("A29", "Held answers", "A fault rule's holdResponseMs keeps the answer of a request "
+       "that was already processed (the effect is done) before sending it, so a client can die "
+       "after Toast acted but before it heard."),
 )
 
 

@@ -42,6 +42,8 @@ class FaultRule(_Model):
     method: str | None = None
     path: str | None = None
     latency_ms: Latency | None = None
+    # Sandbox A29: the request is processed (its effect done), then its answer is held this long.
+    hold_response_ms: Latency | None = None
     error_rate: float = Field(0.0, ge=0, le=1)
     error_status: Literal[500, 502, 503, 504] = 503
     lost_response_rate: float = Field(0.0, ge=0, le=1)
@@ -76,6 +78,7 @@ class FaultPlan:
     """What to do with one request, drawn before it is processed."""
 
     latency_s: float = 0.0
+    hold_s: float = 0.0
     error_status: int | None = None
     throttle: bool = False
     lose_response: bool = False
@@ -88,6 +91,8 @@ class FaultPlan:
             return "error"
         if self.lose_response:
             return "lost_response"
+        if self.hold_s > 0:
+            return "held_response"
         return "latency" if self.latency_s > 0 else None
 
 
@@ -141,6 +146,9 @@ class FaultInjector:
         hit = False
         if rule.latency_ms is not None:
             plan.latency_s += rule.latency_ms.draw_ms(self._rng) / 1000.0
+            hit = True
+        if rule.hold_response_ms is not None:
+            plan.hold_s += rule.hold_response_ms.draw_ms(self._rng) / 1000.0
             hit = True
         if rule.throttle_rate and self._rng.random() < rule.throttle_rate:
             plan.throttle = hit = True

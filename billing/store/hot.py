@@ -38,11 +38,21 @@ def _attempt_update(target: AttemptStatus, assignments: str, *instants: str) -> 
 
 CONFIRM_SENT_WITH_INTENT = _attempt_update(
     AttemptStatus.CONFIRM_SENT,
-    "toast_intent_id = :intent_id, session_secret = :secret, next_check_at = :check_at",
-    "check_at",
-)
-CONFIRM_SENT = _attempt_update(AttemptStatus.CONFIRM_SENT, "next_check_at = :check_at", "check_at")
+    "toast_intent_id = :intent_id, session_secret = :secret, next_check_at = :check_at, "
+    "apply_deadline_at = :deadline",
+    "check_at", "deadline",
+)  # fmt: skip
+CONFIRM_SENT = _attempt_update(
+    AttemptStatus.CONFIRM_SENT, "next_check_at = :check_at, apply_deadline_at = :deadline",
+    "check_at", "deadline",
+)  # fmt: skip
 AUTHORIZED = _attempt_update(AttemptStatus.AUTHORIZED, "next_check_at = :check_at", "check_at")
+# The heartbeat: a live worker pushes the read-back of the attempts it is working on.
+RENEW_ATTEMPTS = _instants(
+    "UPDATE attempt SET next_check_at = :until WHERE id IN :ids AND held_by = :owner "
+    "AND settled_at IS NULL",
+    "until",
+).bindparams(bindparam("ids", expanding=True))
 SUCCEEDED = _attempt_update(
     AttemptStatus.SUCCEEDED,
     "order_guid = :order_guid, settled_at = :now, next_check_at = NULL",

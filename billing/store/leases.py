@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, text, update
+from sqlalchemy import Connection, TextClause, bindparam, text, update
 from sqlmodel import Session, col
 
 from billing.store.tables import CLAIMABLE_PREDICATE, Charge
@@ -24,9 +24,6 @@ _DUE_IDS = text(
     "AND (lease_expires_at IS NULL OR lease_expires_at <= :now) "
     "ORDER BY next_attempt_at LIMIT :limit"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
-_DUE_IDS_SKIP_LOCKED = text(f"{_DUE_IDS.text} FOR UPDATE SKIP LOCKED").bindparams(
-    bindparam("now", type_=UTCDateTime())
-)
 _LEASE = (
     update(Charge)
     .where(col(Charge.id).in_(bindparam("ids", expanding=True)))
@@ -34,13 +31,34 @@ _LEASE = (
 )
 
 
+def _due_scan(*, skip_locked: bool, skip_locations: bool) -> TextClause:
+    sql = _DUE_IDS.text
+    if skip_locations:
+        sql = sql.replace("ORDER BY", "AND location_guid NOT IN :held ORDER BY")
+    if skip_locked:
+        sql += " FOR UPDATE SKIP LOCKED"
+    scan = text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
+    return scan.bindparams(bindparam("held", expanding=True)) if skip_locations else scan
+
+
+_SCANS = {
+    (locked, held): _due_scan(skip_locked=locked, skip_locations=held)
+    for locked in (False, True)
+    for held in (False, True)
+}
+
+
 def claim_due(
-    db: Session | Connection, *, owner: str, now: datetime, lease_s: float, limit: int
-) -> list[int]:
-    """Lease up to ``limit`` charges due at ``now``, oldest first; returns their ids. The
-    caller's transaction commits the claim."""
-    scan = _DUE_IDS_SKIP_LOCKED if _dialect(db) == "postgresql" else _DUE_IDS
-    ids = [row[0] for row in db.execute(scan, {"now": now, "limit": limit})]
+    db: Session | Connection, *, owner: str, now: datetime, lease_s: float, limit: int,
+    skip_locations: list[str] | None = None,
+) -> list[int]:  # fmt: skip
+    """Lease up to ``limit`` charges due at ``now``, oldest first, at locations other than
+    ``skip_locations``; returns their ids. The caller's transaction commits the claim."""
+    scan = _SCANS[(_dialect(db) == "postgresql", bool(skip_locations))]
+    params: dict[str, object] = {"now": now, "limit": limit}
+    if skip_locations:
+        params["held"] = skip_locations
+    ids = [row[0] for row in db.execute(scan, params)]
     if ids:
         expires = now + timedelta(seconds=lease_s)
         db.execute(_LEASE, {"ids": ids, "owner": owner, "expires": expires})

@@ -223,6 +223,10 @@ class Attempt(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     check_count: int = 0
     next_check_at: datetime | None = _utc(nullable=True)
+    # Toast voids an authorization not applied to a check by then (confirm sent + 5 min).
+    apply_deadline_at: datetime | None = _utc(nullable=True)
+    # The live worker working on the attempt right now; its heartbeat renews next_check_at.
+    held_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
     settled_at: datetime | None = _utc(nullable=True)

@@ -100,25 +100,56 @@ class Credentials:
 
 
 class LoginBudget:
-    """At most ``max_logins`` logins per ``window_s`` (monotonic seconds) in this process."""
+    """At most ``max_logins`` tokens received per ``window_s`` seconds in this process, and at
+    most ``max_tries`` login requests sent in the same window (answered or not).
 
-    def __init__(self, *, max_logins: int, window_s: float, clock: Clock) -> None:
+    Sandbox ASSUMPTION A28: a login whose answer was lost issued no second token (Toast returns
+    the same token until its last minute), so it spends a *try*, not a login. Time is the
+    clock's ``now()``, the same time base as the token's expiry, so a simulated clock that
+    ages tokens also refills the budget (it did not when counted in monotonic seconds: a
+    simulated year stalled after three months of daily tokens).
+    """
+
+    def __init__(
+        self, *, max_logins: int, window_s: float, clock: Clock, max_tries: int | None = None
+    ) -> None:
         self._max = max_logins
-        self._window_s = window_s
+        self._max_tries = max_tries if max_tries is not None else max_logins * 3
+        self._window = timedelta(seconds=window_s)
         self._clock = clock
-        self._times: collections.deque[float] = collections.deque()
+        self._logins: collections.deque[datetime] = collections.deque()
+        self._tries: collections.deque[datetime] = collections.deque()
+
+    def _trim(self, now: datetime) -> None:
+        for times in (self._logins, self._tries):
+            while times and times[0] <= now - self._window:
+                times.popleft()
+
+    def wait_s(self) -> float:
+        """Seconds until a login may be sent (0: now)."""
+        now = self._clock.now()
+        self._trim(now)
+        waits = [0.0]
+        if len(self._logins) >= self._max:
+            waits.append((self._logins[0] + self._window - now).total_seconds())
+        if len(self._tries) >= self._max_tries:
+            waits.append((self._tries[0] + self._window - now).total_seconds())
+        return max(waits)
 
     def spend(self) -> None:
-        """Record a login, or raise ``ToastRateLimited`` if the budget is exhausted."""
-        now = self._clock.monotonic()
-        while self._times and self._times[0] <= now - self._window_s:
-            self._times.popleft()
-        if len(self._times) >= self._max:
-            wait = self._times[0] + self._window_s - now
-            raise errors.ToastRateLimited(
-                f"login budget of {self._max} per {self._window_s:g}s spent", retry_after=wait
+        """Record a login request about to be sent, or raise ``ToastLoginUnavailable``."""
+        wait = self.wait_s()
+        if wait > 0:
+            raise errors.ToastLoginUnavailable(
+                f"login budget of {self._max} per {self._window.total_seconds():g}s spent; "
+                f"next login in {wait:.0f}s",
+                retry_after=wait,
             )
-        self._times.append(now)
+        self._tries.append(self._clock.now())
+
+    def answered(self) -> None:
+        """The login answered with a token: it counts toward the budget of logins."""
+        self._logins.append(self._clock.now())
 
 
 def is_login_request(request: httpx.Request) -> bool:
@@ -207,11 +238,19 @@ class ToastAuth(httpx.Auth):
             "POST", self._login_url, json=body, headers=headers, extensions=extensions
         )
 
+    def unavailable_s(self) -> float:
+        """Seconds until this client can authenticate a request: 0 while it holds a usable
+        token (or may log in now), else until the login budget allows one."""
+        if self._fits(self._token, self._clock.now()):
+            return 0.0
+        return self._budget.wait_s()
+
     async def _accept_login(self, response: httpx.Response) -> CachedToken:
         self.logins += 1
         await response.aread()
         if response.status_code != 200:
             raise _login_error(response)
+        self._budget.answered()
         try:
             payload = json.loads(response.content)["token"]
             seconds = float(payload["expiresIn"])

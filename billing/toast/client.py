@@ -100,7 +100,8 @@ class Requester:
             clock=clock,
             limiter=self.limiter,
             budget=auth.LoginBudget(
-                max_logins=settings.max_logins_per_hour, window_s=3600.0, clock=clock
+                max_logins=settings.max_logins_per_hour, window_s=3600.0, clock=clock,
+                max_tries=settings.max_login_tries_per_hour,
             ),
             refresh_margin_s=settings.token_refresh_margin_s,
             login_timeout=self._timeout("read"),

@@ -4,7 +4,9 @@
     └── ToastError                        .request_id .status .code .money_may_have_moved
         ├── ToastTransportError           no usable HTTP response came back
         │   ├── ToastNotSent              connect error/timeout, pool timeout: the request never
-        │   │                             left this process. Money did NOT move; safe to retry.
+        │   │   │                         left this process. Money did NOT move; safe to retry.
+        │   │   └── ToastLoginUnavailable  no usable token and the login budget is spent
+        │   │                             (.retry_after): not retried in place
         │   └── ToastOutcomeUnknown       read timeout, dropped connection, protocol error, or a
         │       │                         5xx after a mutating request was sent. Money MAY have
         │       │                         moved: read the object back (GET), never re-create.
@@ -100,6 +102,16 @@ class ToastTransportError(ToastError):
 
 class ToastNotSent(ToastTransportError):
     """The request never left: safe to retry, nothing happened at Toast."""
+
+
+class ToastLoginUnavailable(ToastNotSent):
+    """No usable token, and the login budget is spent until ``retry_after`` seconds from now:
+    the request was not sent. Not retried in place (waiting an hour inside a call would freeze
+    the caller); the engine stops starting charges and tries again when the budget allows."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ToastOutcomeUnknown(ToastTransportError):

@@ -10,7 +10,11 @@ exceeded. ``margin_s`` widens each window a little to absorb network jitter betw
 time and Toast's receive time.
 
 One ``RateLimiter`` is shared by every task of a process (pass the same instance to every
-client). Waiters on one key are served in arrival order. A 429 ``Retry-After`` blocks the key
+client). Waiters on one key are served in arrival order within two classes: *urgent* requests
+(inside ``with urgent():``: applying an authorization to a check, reading back an attempt that
+may hold one) queue apart from ordinary ones and go first, so a rescue never waits behind a
+sweep's backlog of fresh charges at the same location; ordinary waiters hold back while an
+urgent one is waiting. A 429 ``Retry-After`` blocks the key
 (``block``) so other tasks stop sending too. Time comes from the injected clock's
 ``monotonic()``; sleeping is injected so tests can drive a ``FakeClock``.
 """
@@ -19,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from billing.clock import Clock
@@ -27,6 +33,24 @@ from billing.clock import Clock
 IP_KEY = "__ip__"  # the bucket of calls that carry no location (login)
 
 Sleep = Callable[[float], Awaitable[None]]
+# How long an ordinary waiter holds back, each time, while an urgent request waits for the key.
+YIELD_S = 0.005
+
+_URGENT: ContextVar[bool] = ContextVar("billing_urgent_request", default=False)
+
+
+@contextmanager
+def urgent() -> Iterator[None]:
+    """Requests sent inside this block (and tasks started from it) go before ordinary ones."""
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
+
+
+def is_urgent() -> bool:
+    return _URGENT.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +78,8 @@ class _Window:
 class _Key:
     windows: list[_Window]
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    urgent_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    urgent_waiting: int = 0
     blocked_until: float = 0.0
 
 
@@ -84,20 +110,33 @@ class RateLimiter:
             self._keys[key] = _Key(windows=[_Window(limit) for limit in self._limits])
         return self._keys[key]
 
-    async def acquire(self, key: str | None) -> float:
-        """Wait until a request on ``key`` fits every limit; return the seconds waited."""
+    async def acquire(self, key: str | None, *, urgent: bool | None = None) -> float:
+        """Wait until a request on ``key`` fits every limit; return the seconds waited.
+        ``urgent`` defaults to whether the caller is inside ``with urgent():``."""
         state = self._key(key or IP_KEY)
-        waited = 0.0
+        if urgent if urgent is not None else is_urgent():
+            state.urgent_waiting += 1
+            try:
+                async with state.urgent_lock:
+                    return await self._wait_and_grant(state, urgent=True)
+            finally:
+                state.urgent_waiting -= 1
         async with state.lock:
-            while True:
-                wait = self._wait_s(state, self._clock.monotonic())
-                if wait <= 0:
-                    break
-                await self._sleep(wait)
-                waited += wait
-            now = self._clock.monotonic()
-            for window in state.windows:
-                window.grants.append(now)
+            return await self._wait_and_grant(state, urgent=False)
+
+    async def _wait_and_grant(self, state: _Key, *, urgent: bool) -> float:
+        waited = 0.0
+        while True:
+            wait = self._wait_s(state, self._clock.monotonic())
+            if wait <= 0 and not urgent and state.urgent_waiting:
+                wait = YIELD_S  # an urgent request is waiting for this key: let it go first
+            if wait <= 0:
+                break
+            await self._sleep(wait)
+            waited += wait
+        now = self._clock.monotonic()
+        for window in state.windows:
+            window.grants.append(now)
         return waited
 
     def _wait_s(self, state: _Key, now: float) -> float:

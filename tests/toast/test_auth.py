@@ -68,10 +68,11 @@ async def test_never_more_logins_than_the_budget(
     await control.invalidate_tokens()
     await toast.mandates.get(cof["mandateId"], location=LOC_A)
     await control.invalidate_tokens()
-    with pytest.raises(errors.ToastRateLimited) as info:
+    with pytest.raises(errors.ToastLoginUnavailable) as info:
         await toast.mandates.get(cof["mandateId"], location=LOC_A)
-    assert info.value.retry_after is not None
     assert info.value.retry_after > 3000
+    # and the spent budget never blocked the location's request limiter
+    assert toast.requester.limiter._key(LOC_A).blocked_until == 0.0
     assert len(await _logins(control)) == 2  # Toast: never more than two per hour
 
 

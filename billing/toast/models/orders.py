@@ -32,6 +32,11 @@ class OrderPayment(ToastRequest):
     tip_amount: Dollars = Decimal("0.00")
 
     @classmethod
+    def for_charge(cls, external_reference_id: str, amount_cents: int) -> OrderPayment:
+        """The check payment for a merchant-initiated intent we created (no tip)."""
+        return cls(guid=external_reference_id, amount=dollars(amount_cents))
+
+    @classmethod
     def for_intent(cls, intent: PaymentIntent) -> OrderPayment:
         """The check payment for an authorized intent: guid = its externalReferenceId."""
         if intent.external_reference_id is None or intent.amount is None:
