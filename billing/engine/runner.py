@@ -37,7 +37,9 @@ def build_scheduler(engine: Engine) -> AsyncIOScheduler:
         jobstores={"default": MemoryJobStore()},
         job_defaults={
             "coalesce": True,
-            "max_instances": 1,
+            # a lane still running when its next trigger comes returns at once (Engine._lane),
+            # so an overlap is normal, not worth APScheduler's "skipped" warning
+            "max_instances": 2,
             "misfire_grace_time": sched.misfire_grace_s,
         },
         timezone=UTC,
@@ -86,6 +88,7 @@ async def serve(engine: Engine, *, stop: asyncio.Event | None = None) -> StopRep
         loop.add_signal_handler(sig, on_signal)
     scheduler = build_scheduler(engine)
     scheduler.start()
+    engine.live = True
     engine.health.state = "running"
     log.info("worker_started", extra={"action": "worker_started", "owner": engine.owner})
     try:

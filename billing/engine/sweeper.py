@@ -128,6 +128,8 @@ class Engine:
         self._finished_while_stopping = 0
         self._released = 0
         self._login_alerted = False
+        self.live = False  # set by ``runner.serve``: lanes may start each other
+        self._kicked: set[asyncio.Task[None]] = set()
 
     # lanes: each is one APScheduler job; a lane already running skips the trigger ------------
     async def _lane(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
@@ -175,7 +177,19 @@ class Engine:
     async def rescue(self) -> int:
         if self.stopping:
             return 0
-        return await self.reconciler.run_once(self.clock.now())
+        settled = await self.reconciler.run_once(self.clock.now())
+        if settled:
+            self._kick_sweep()  # charges it made due again (a dead worker's) or a location reopened
+        return settled
+
+    def _kick_sweep(self) -> None:
+        """Start the charge lane now rather than at its next tick (live workers only)."""
+        lock = self._lanes.get("charge")
+        if not self.live or self.stopping or (lock is not None and lock.locked()):
+            return
+        task = asyncio.get_running_loop().create_task(self.run_sweep())
+        self._kicked.add(task)
+        task.add_done_callback(self._kicked.discard)
 
     async def revoke_ended(self) -> None:
         """Revoke mandates whose purpose has ended (this also retries a revocation that failed

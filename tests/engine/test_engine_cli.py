@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from billing.domain.states import ChargeStatus
-from billing.sandbox import SandboxHandle
-from tests.engine.conftest import START
+from billing.sandbox import SandboxConfig, SandboxHandle, running_sandbox
+from tests.engine.conftest import LOC_A, LOC_B, START
 from tests.engine.workers import worker_env
 from tests.engine.world import world
 
@@ -73,3 +75,39 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert message in lines[0]
+
+
+@pytest.fixture
+def default_sandbox() -> Iterator[SandboxHandle]:
+    """Toast's own defaults: tokens live a day, 20 requests a second per location."""
+    with running_sandbox(SandboxConfig(locations=(LOC_A, LOC_B), start=START)) as handle:
+        yield handle
+
+
+async def test_simulate_thirteen_months_on_default_settings_collects_every_cycle(
+    default_sandbox: SandboxHandle, sqlite_url: str, tmp_path: Path
+) -> None:
+    # Given one plan and three members, and nothing tuned: the sandbox's tokens expire daily on
+    # the simulated clock, and the login budget is Toast's two an hour
+    async with world(default_sandbox, sqlite_url, START) as w:
+        w.plan(code="wine", name="Wine club", kind="RECURRING", amount_cents=4500,
+               interval_unit="month", timezone="America/New_York")  # fmt: skip
+        for day in (5, 10, 28):
+            await w.member("wine", start=date(2027, 1, day))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
+        env |= {
+            "BILLING_DATABASE_URL": sqlite_url,
+            "BILLING_TOAST__BASE_URL": default_sandbox.base_url,
+            "BILLING_TOAST__LOCATION_GUID": LOC_A,
+        }
+        # When thirteen months are simulated
+        done = billing(env, tmp_path, "simulate", "--from", START.isoformat(), "--until",
+                       "2028-01-31")  # fmt: skip
+        # Then it finishes and every cycle due in the period was collected
+        assert done.returncode == 0, done.stderr[-2000:]
+        due = [c for c in w.charges() if c.due_at <= datetime(2028, 1, 31, tzinfo=UTC)]
+        assert len(due) == 3 * 13
+        assert {c.status for c in due} == {ChargeStatus.PAID}
+        assert "charged 39" in done.stdout
+        # tokens really expired on the simulated clock and were renewed along the way
+        assert (await w.control.stats())["loginsIssued"] >= 13

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from billing.sandbox import SandboxHandle
@@ -26,12 +28,32 @@ def worker_env(sandbox: SandboxHandle, database_url: str, **scheduler: object) -
     return env
 
 
-def start_worker(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(
+    env: dict[str, str], cwd: Path, log: Path, status: Path | None = None
+) -> subprocess.Popen[bytes]:
+    args = ["--status-file", str(status)] if status is not None else []
+    if status is not None:
+        status.unlink(missing_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "billing.cli", "run"],
+            [sys.executable, "-m", "billing.cli", "run", *args],
             env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+
+def wait_running(proc: subprocess.Popen[bytes], status: Path, timeout: float = 60) -> None:
+    """Wait until the worker's status file says it runs (its signal handlers are installed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the worker exited with {proc.returncode} while starting")
+        try:
+            if json.loads(status.read_text())["state"] == "running":
+                return
+        except (FileNotFoundError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the worker did not start running in time")
 
 
 def kill(proc: subprocess.Popen[bytes]) -> None:
@@ -39,6 +61,6 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=10)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> int:
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
     proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=30)
+    return proc.wait(timeout=timeout)
