@@ -45,7 +45,12 @@ def test_a_charge_declined_after_its_plan_defaulted_is_not_retried(
     store: Store, on_default: dunning.OnDefault, expected: ChargeStatus
 ) -> None:
     job = _in_flight_on_a_defaulted_plan(store)
-    policy = dunning.DunningPolicy(on_default=on_default)
+    # the default policy cancels
+    policy = (
+        dunning.DunningPolicy()
+        if on_default == "cancel"
+        else dunning.DunningPolicy(on_default=on_default)
+    )
     phases.declined(store, job, decline_type="CARD_DECLINED", decline_code="insufficient_funds",
                     now=T0, policy=policy)  # fmt: skip
     with store.transaction() as session:
