@@ -4,7 +4,6 @@ installment plan stops charging; an expired card is held for a new card, never r
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -124,9 +123,8 @@ async def test_a_defaulted_installment_plan_stops_charging_and_revokes_its_manda
 async def test_a_defaulted_plan_can_hold_its_charges_for_a_human(
     sandbox: SandboxHandle, db_url: str
 ) -> None:
-    async with world(sandbox, db_url, START) as w:
-        # Given dunning.on_default = "hold"
-        w.engine.charger.policy = replace(w.engine.charger.policy, on_default="hold")
+    # Given dunning.on_default = "hold"
+    async with world(sandbox, db_url, START, dunning={"on_default": "hold"}) as w:
         sub_id = await _defaulting_plan(w)
         mandate_id = w.subscription(sub_id).mandate_id or 0
         await w.run_until(_at("2027-03-01T00:00:00+00:00"))
