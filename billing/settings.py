@@ -113,6 +113,11 @@ class DunningSettings(BaseModel):
         "pause", description="What happens to a subscription when dunning ends"
     )
     max_attempts_30d: int = Field(15, ge=1, description="Card-network cap on re-attempts/30 days")
+    on_default: Literal["cancel", "hold"] = Field(
+        "cancel",
+        description="A defaulted installment plan's other open charges: cancel them (and "
+        "revoke the mandate), or hold them in billing attention for a human",
+    )
 
     @field_validator("retry_days")
     @classmethod

@@ -6,7 +6,12 @@ FRAUDULENT, lost/stolen/invalid cards, an expired card (it cannot succeed until 
 gives a new one) and explicit do-not-retry codes; unknown codes are retried. The card
 networks cap re-attempts (Visa: at most 15 of one charge in 30 days). When dunning ends the
 charge fails and the subscription is paused, cancelled or left to bill its next cycle
-(``skip``); an installment plan is defaulted.
+(``skip``); an installment plan is defaulted, and its other open charges are cancelled (or
+held for a human: ``on_default``).
+
+An expired card is not a failure of the charge: the card is gone, not the debt. The charge
+is held for a human (``HoldForNewCard``) and never retried on that card; a replaced card
+collects it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from billing.errors import DomainError, InvalidSchedule
 
 FinalAction = Literal["pause", "cancel", "skip"]
 FINAL_ACTIONS: tuple[FinalAction, ...] = ("pause", "cancel", "skip")
+OnDefault = Literal["cancel", "hold"]
+ON_DEFAULT: tuple[OnDefault, ...] = ("cancel", "hold")
 
 # Decline vocabulary (Toast's payment intent ``lastPaymentError.type`` / ``.code``); compared
 # case-insensitively.
@@ -66,10 +73,12 @@ CAP_WINDOW = timedelta(days=30)
 class DunningPolicy:
     """``retry_days``: days after the first decline, strictly increasing; ``max_attempts_30d``
     counts every attempt of one charge in 30 days, the first included; ``never_retry``: decline
-    codes (lower case) that end dunning at once."""
+    codes (lower case) that end dunning at once; ``on_default``: what happens to a defaulted
+    installment plan's other open charges (``cancel``, or ``hold`` them for a human)."""
 
     retry_days: tuple[int, ...] = (1, 3, 7, 14)
     final_action: FinalAction = "pause"
+    on_default: OnDefault = "cancel"
     max_attempts_30d: int = 15
     never_retry: frozenset[str] = field(default=NEVER_RETRY_CODES)
 
@@ -84,6 +93,8 @@ class DunningPolicy:
             raise InvalidSchedule(
                 f"final action must be one of {FINAL_ACTIONS}", field="final_action"
             )
+        if self.on_default not in ON_DEFAULT:
+            raise InvalidSchedule(f"on default must be one of {ON_DEFAULT}", field="on_default")
         if self.max_attempts_30d < 1:
             raise InvalidSchedule("max attempts must be at least 1", field="max_attempts_30d")
 
@@ -103,6 +114,17 @@ class GiveUp:
     reason: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldForNewCard:
+    """The card has expired: hold the charge for a human (never retried on this card), mark
+    the mandate expired; a replaced card collects it."""
+
+    reason: str
+
+
+Decision = RetryAt | GiveUp | HoldForNewCard
+
+
 def is_never_retry(policy: DunningPolicy, decline_type: str | None, code: str | None) -> bool:
     """A decline that retrying cannot fix (fraud, lost/stolen/invalid/expired card, ...)."""
     if (decline_type or "").upper() in NEVER_RETRY_TYPES:
@@ -119,13 +141,15 @@ def decide(
     first_declined_at: datetime,
     now: datetime,
     attempts_last_30d: int,
-) -> RetryAt | GiveUp:
+) -> Decision:
     """After decline number ``attempt_number`` (1 = the first) of one charge, with
     ``attempts_last_30d`` attempts of it (this one included) in the last 30 days."""
     calendar.require_aware(first_declined_at, "first_declined_at")
     calendar.require_aware(now, "now")
     if attempt_number < 1:
         raise ValueError(f"attempt_number starts at 1, got {attempt_number}")
+    if is_expired_card(decline_code):
+        return HoldForNewCard(reason="card expired: ask the customer for a new card")
     if is_never_retry(policy, decline_type, decline_code):
         return GiveUp(reason=f"do-not-retry decline ({decline_type}/{decline_code})")
     if attempt_number > len(policy.retry_days):
@@ -134,6 +158,10 @@ def decide(
         return GiveUp(reason=f"card-network limit of {policy.max_attempts_30d} tries in 30 days")
     at = first_declined_at + timedelta(days=policy.retry_days[attempt_number - 1])
     return RetryAt(at=max(at, now), retry_number=attempt_number)
+
+
+def is_expired_card(code: str | None) -> bool:
+    return (code or "").lower() == EXPIRED_CARD
 
 
 def end_of_dunning(policy: DunningPolicy, kind: PlanKind) -> SubscriptionStatus | None:

@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import TextClause
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from billing.domain import dunning, lifecycle
+from billing.domain import dunning, lifecycle, purpose
 from billing.domain.states import (
     AttemptStatus,
     ChargeStatus,
@@ -150,31 +150,41 @@ def _job(row: Any, attempt_id: Any, values: dict[str, Any]) -> ChargeJob:
 
 
 def _blocked(row: Any, now: datetime) -> str | None:
-    """Why a charge must not be sent (a doomed charge is not sent), or None."""
+    """Why a charge must not be sent (a doomed charge, or one outside the mandate's consent,
+    is not sent), or None."""
     if row.mandate_status != MandateStatus.ACTIVE or not row.toast_mandate_id:
         return f"mandate is {row.mandate_status}"
-    if row.card_exp_month and row.card_exp_year and dunning.card_expired(
-        row.card_exp_month, row.card_exp_year, now.date()
-    ):
+    why = purpose.mismatch(row.standing_instruction, row.kind, mandate_id=row.mandate_id)
+    if why is not None:
+        return f"not sent: {why}"
+    if _card_expired(row, now):
         expiry = f"{row.card_exp_month:02d}/{row.card_exp_year % 100:02d}"
         return f"card expired {expiry}: ask the customer for a new card"
     return None
 
 
+def _card_expired(row: Any, now: datetime) -> bool:
+    return bool(row.card_exp_month and row.card_exp_year) and dunning.card_expired(
+        row.card_exp_month, row.card_exp_year, now.date()
+    )
+
+
 def _mandates_blocked(
     session: Session, rows: list[Any], reasons: dict[int, str], now: datetime
 ) -> None:
-    """Hold the charges for a human, and mark mandates whose card has expired EXPIRED."""
+    """Hold the charges for a human, and mark mandates whose card has expired EXPIRED (a
+    mandate of the wrong type stays as it is: the charge, not the card, is wrong)."""
     for row in rows:
         mandate = _get(session, Mandate, row.mandate_id)
-        if mandate.status == MandateStatus.ACTIVE:  # blocked by the card's expiry
-            mandate.status = lifecycle.transition(
-                "mandate", MandateStatus.ACTIVE, MandateStatus.EXPIRED
-            )
-            events.emit(session, at=now, entity="mandate", entity_id=row.mandate_id,
-                        type="card_expired")  # fmt: skip
+        if mandate.status == MandateStatus.ACTIVE and _card_expired(row, now):
+            _expire_mandate(session, mandate, now)
         _needs_attention(session, _get(session, Charge, row.id), now, reasons[row.id])
     session.flush()
+
+
+def _expire_mandate(session: Session, mandate: Mandate, now: datetime) -> None:
+    mandate.status = lifecycle.transition("mandate", MandateStatus.ACTIVE, MandateStatus.EXPIRED)
+    events.emit(session, at=now, entity="mandate", entity_id=mandate.id or 0, type="card_expired")
 
 
 def _id(row: Attempt | Charge) -> int:
@@ -367,11 +377,17 @@ def _plan_policy(
 def _apply_dunning(
     session: Session,
     charge: Charge,
-    decision: dunning.RetryAt | dunning.GiveUp,
+    decision: dunning.Decision,
     now: datetime,
     policy: dunning.DunningPolicy,
 ) -> None:
     sub = session.get(Subscription, charge.subscription_id) if charge.subscription_id else None
+    if sub is not None and sub.status == SubscriptionStatus.DEFAULTED:
+        _declined_after_default(session, charge, now, policy)
+        return
+    if isinstance(decision, dunning.HoldForNewCard):
+        _hold_for_new_card(session, charge, sub, decision, now)
+        return
     if isinstance(decision, dunning.RetryAt):
         _move_charge(charge, ChargeStatus.RETRY_SCHEDULED)
         charge.next_attempt_at = decision.at
@@ -393,6 +409,35 @@ def _apply_dunning(
         _end_dunning(session, sub, plan, now, policy)
 
 
+def _hold_for_new_card(
+    session: Session, charge: Charge, sub: Subscription | None, decision: dunning.HoldForNewCard,
+    now: datetime,
+) -> None:  # fmt: skip
+    """An expired card: the charge waits in ``billing attention`` (never retried on this
+    card), the mandate is marked expired; a replaced card collects the charge at once."""
+    _needs_attention(session, charge, now, decision.reason)
+    mandate = _get(session, Mandate, charge.mandate_id)
+    if mandate.status == MandateStatus.ACTIVE:
+        _expire_mandate(session, mandate, now)
+    if sub is not None and sub.status == SubscriptionStatus.ACTIVE:
+        _move_subscription(sub, SubscriptionStatus.PAST_DUE)
+
+
+def _declined_after_default(
+    session: Session, charge: Charge, now: datetime, policy: dunning.DunningPolicy
+) -> None:
+    """A charge that was in flight when its installment plan defaulted, then declined: it
+    is not retried; it fails (``on_default = "cancel"``) or is held for a human."""
+    why = "the installment plan has defaulted"
+    if policy.on_default == "hold":
+        _needs_attention(session, charge, now, f"{why}: collect or write off by hand")
+        return
+    _move_charge(charge, ChargeStatus.FAILED)
+    charge.settled_at = now
+    events.emit(session, at=now, entity="charge", entity_id=_id(charge), type="charge_failed",
+                reason=why)  # fmt: skip
+
+
 def _end_dunning(
     session: Session, sub: Subscription, plan: Plan, now: datetime, policy: dunning.DunningPolicy
 ) -> None:
@@ -406,9 +451,40 @@ def _end_dunning(
     _move_subscription(sub, outcome)
     if outcome == SubscriptionStatus.CANCELLED:
         sub.cancelled_at = now
+    data: dict[str, Any] = {}
+    if outcome == SubscriptionStatus.DEFAULTED:
+        data = _default_open_charges(session, sub, now, policy)
     events.emit(
-        session, at=now, entity="subscription", entity_id=sub.id or 0, type=str(outcome)
+        session, at=now, entity="subscription", entity_id=sub.id or 0, type=str(outcome),
+        **data,
+    )  # fmt: skip
+
+
+def _default_open_charges(
+    session: Session, sub: Subscription, now: datetime, policy: dunning.DunningPolicy
+) -> dict[str, Any]:
+    """A defaulted plan stops collecting: its other charges not in flight are cancelled (or
+    held for a human, ``on_default = "hold"``); one in flight finishes. Once nothing is open
+    the reconciler revokes the mandate (``hot.ENDED_MANDATES``). Returns the event's data."""
+    query = select(Charge).where(
+        Charge.subscription_id == sub.id, col(Charge.status).in_(lifecycle.CLAIMABLE_CHARGES)
     )
+    charges = list(session.exec(query).all())
+    for charge in charges:
+        if policy.on_default == "hold":
+            _needs_attention(session, charge, now, "the installment plan has defaulted: "
+                             "collect or write off by hand")  # fmt: skip
+            continue
+        _move_charge(charge, ChargeStatus.CANCELLED)
+        charge.settled_at = now
+        _clear_lease(charge)
+        events.emit(session, at=now, entity="charge", entity_id=_id(charge), type="cancelled",
+                    reason="installment plan defaulted")  # fmt: skip
+    ids = [_id(c) for c in charges]
+    if policy.on_default == "hold":
+        return {"on_default": "hold", "charges_held": ids, "mandate": "kept while charges are held"}
+    return {"on_default": "cancel", "charges_cancelled": ids,
+            "mandate": "revoked once no charge is in flight"}  # fmt: skip
 
 
 def unknown(

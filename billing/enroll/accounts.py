@@ -9,13 +9,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from billing.domain import lifecycle
+from billing.domain import lifecycle, purpose
 from billing.domain.states import ChargeStatus, MandateStatus, SubscriptionStatus
 from billing.engine import materialize
 from billing.enroll import service
 from billing.enroll.models import Purpose
 from billing.errors import DomainError, DuplicateKey, NotFound
-from billing.manage import members
+from billing.manage import cards, members
 from billing.store import events
 from billing.store.tables import Charge, Customer, Enrollment, Mandate, Plan, Subscription
 
@@ -138,10 +138,13 @@ def _record_replacement(
                           field="subscription")  # fmt: skip
     old = members.get_mandate(session, sub.mandate_id)
     customer = session.get(Customer, sub.customer_id)
+    plan = session.get(Plan, sub.plan_id)
     assert customer is not None
+    assert plan is not None
+    # consent for what the subscription charges (the plan's kind), whatever the old card had
     mandate = members.add_pending_mandate(
         session, customer=customer, location_guid=old.location_guid,
-        standing_instruction=old.standing_instruction, now=now,
+        standing_instruction=purpose.needed(plan.kind), now=now,
     )  # fmt: skip
     row = Enrollment(
         id=str(uuid.uuid4()), idempotency_key=key, request_hash=digest,
@@ -158,18 +161,23 @@ def _record_replacement(
 def switch_card(
     session: Session, sub: Subscription, mandate: Mandate, *, now: datetime
 ) -> int | None:
-    """Point the subscription and its charges not yet in flight at ``mandate``; returns the
-    old mandate's id when nothing live uses it any more (to revoke)."""
+    """Point the subscription and its charges not yet in flight at ``mandate`` (those in
+    dunning or held for an expired card are retried at once); returns the old mandate's id
+    when nothing live uses it any more (to revoke, expired or not)."""
+    plan = session.get(Plan, sub.plan_id)
+    assert plan is not None
+    purpose.require(mandate.standing_instruction, plan.kind, mandate_id=mandate.id)
     old_id = sub.mandate_id
     sub.mandate_id = mandate.id
-    for charge in _movable(session, sub):
-        charge.mandate_id = mandate.id or 0
+    charges = session.exec(select(Charge).where(Charge.subscription_id == sub.id)).all()
+    moved = cards.move_charges(session, list(charges), mandate, now=now)
     events.emit(session, at=now, entity="subscription", entity_id=sub.id or 0,
-                type="card_replaced", mandate=mandate.id, previous=old_id)  # fmt: skip
+                type="card_replaced", mandate=mandate.id, previous=old_id,
+                charges_moved=moved)  # fmt: skip
     if old_id is None:
         return None
     old = session.get(Mandate, old_id)
-    if old is None or old.status != MandateStatus.ACTIVE:
+    if old is None or old.status not in (MandateStatus.ACTIVE, MandateStatus.EXPIRED):
         return None
     old.replaced_by_id = mandate.id
     return None if _shared(session, old_id, sub.id) else old_id

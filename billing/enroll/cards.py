@@ -1,8 +1,11 @@
 """The card's display details (brand, last four, expiry) for a completed enrollment.
 
-A setup intent does not carry them. A card also saved to the customer's Toast profile is
-listed by the customers API (authoritative); a card-on-file without a profile is described
-only by what the iframe reported to the browser (``CardIn``), passed through by the website.
+Recorded whenever any reply carries them, each detail from the first source that has it: a
+card also saved to the customer's Toast profile is listed by the customers API
+(authoritative; older versions give top-level fields, newer ones a nested ``card``); a setup
+intent documents none, but a reply that carries a ``card`` (or ``paymentMethod.card``) is
+used; then what the payment method reply or the iframe reported (``CardIn``). The expiry is
+what lets the engine hold a charge on an expired card instead of sending it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from billing.enroll.models import CardIn
 from billing.toast import errors
 from billing.toast.facade import ToastClient
-from billing.toast.models.base import CardSummary
+from billing.toast.models.base import CardSummary, ToastResponse
 from billing.toast.models.setup_intents import SetupIntent
 
 
@@ -30,6 +33,30 @@ def summary_of(card: CardSummary | None) -> Summary:
     month = month_of(card.expiry.month) if card.expiry else None
     year = year_of(card.expiry.year) if card.expiry else None
     return Summary(card.brand, card.last_four, (month, year) if month and year else None)
+
+
+def merged(*sources: Summary) -> Summary:
+    """Each detail from the first source that carries it."""
+    return Summary(
+        next((s.brand for s in sources if s.brand), None),
+        next((s.last_four for s in sources if s.last_four), None),
+        next((s.expiry for s in sources if s.expiry), None),
+    )
+
+
+def carried_card(reply: ToastResponse) -> CardSummary | None:
+    """A card described by a reply beyond its documented fields (``card`` or
+    ``paymentMethod.card``; responses keep unknown fields, as Toast's documents drift)."""
+    extra = reply.model_extra or {}
+    nested = extra.get("paymentMethod")
+    card = extra.get("card") or (nested.get("card") if isinstance(nested, dict) else None)
+    return CardSummary.model_validate(card) if isinstance(card, dict) else None
+
+
+def _from_hint(hint: CardIn | Summary | None) -> Summary:
+    if hint is None or isinstance(hint, Summary):
+        return hint or Summary()
+    return Summary(hint.brand.upper(), hint.last_four, (hint.exp_month, hint.exp_year))
 
 
 def year_of(value: int | str | None) -> int | None:
@@ -50,21 +77,27 @@ async def lookup(
     location: str,
     toast_customer_id: str | None,
     intent: SetupIntent,
-    hint: CardIn | None,
+    hint: CardIn | Summary | None,
 ) -> Summary:
-    if toast_customer_id and intent.payment_method_id:
-        try:
-            saved = await toast.customers.list_payment_methods(
-                toast_customer_id, location=location
-            )
-        except errors.ToastError:
-            saved = None
-        for method in saved.payment_methods if saved else []:
-            if method.id == intent.payment_method_id:
-                month, year = month_of(method.month), year_of(method.year)
-                expiry = (month, year) if month and year else None
-                return Summary(method.card_type, method.last_four, expiry)
-    if hint is not None:
-        return Summary(hint.brand.upper(), hint.last_four, (hint.exp_month, hint.exp_year))
-    return Summary()
+    sources = [await _saved(toast, location, toast_customer_id, intent)]
+    sources += [summary_of(carried_card(intent)), _from_hint(hint)]
+    return merged(*sources)
 
+
+async def _saved(
+    toast: ToastClient, location: str, toast_customer_id: str | None, intent: SetupIntent
+) -> Summary:
+    """The card as the customer's Toast profile lists it (nothing for a card-on-file only)."""
+    if not (toast_customer_id and intent.payment_method_id):
+        return Summary()
+    try:
+        saved = await toast.customers.list_payment_methods(toast_customer_id, location=location)
+    except errors.ToastError:
+        return Summary()
+    for method in saved.payment_methods:
+        if method.id == intent.payment_method_id:
+            month, year = month_of(method.month), year_of(method.year)
+            expiry = (month, year) if month and year else None
+            return merged(Summary(method.card_type, method.last_four, expiry),
+                          summary_of(method.card))  # fmt: skip
+    return Summary()

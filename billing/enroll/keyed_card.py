@@ -12,7 +12,6 @@ from datetime import date
 from pydantic import ValidationError
 
 from billing.enroll import cards, service
-from billing.enroll.models import CardIn
 from billing.errors import DomainError
 from billing.toast import errors as toast_errors
 from billing.toast.facade import ToastClient
@@ -33,9 +32,10 @@ def card_input(number: str, *, today: date) -> CardInput:
                           field=FIELD) from None  # fmt: skip
 
 
-async def confirm(toast: ToastClient, view: service.View, card: CardInput) -> CardIn | None:
+async def confirm(toast: ToastClient, view: service.View, card: CardInput) -> cards.Summary:
     """Save ``card`` on the enrollment's setup intent and confirm it; returns the card's
-    display details for ``service.refresh``. A refused card raises, naming ``--test-card``."""
+    display details (as far as Toast's replies give them) for ``service.refresh``. A
+    refused card raises, naming ``--test-card``."""
     row = view.enrollment
     if view.session_secret is None or row.intent_id is None:
         raise DomainError(f"enrollment {row.id} is {row.status}: nothing to confirm", field=FIELD)
@@ -56,8 +56,5 @@ async def confirm(toast: ToastClient, view: service.View, card: CardInput) -> Ca
         error = done.last_setup_error
         why = f"{error.type}/{error.code}" if error else str(done.status)
         raise DomainError(f"the card was refused ({why})", field=FIELD)
-    shown = cards.summary_of(method.card)
-    if not shown.brand or not shown.last_four or shown.expiry is None:
-        return None  # Toast described the card only partly: show what the mandate has
-    return CardIn(brand=shown.brand, last_four=shown.last_four, exp_month=shown.expiry[0],
-                  exp_year=shown.expiry[1])  # fmt: skip
+    # whatever either reply says about the card (even partly) is recorded on the mandate
+    return cards.merged(cards.summary_of(method.card), cards.summary_of(cards.carried_card(done)))

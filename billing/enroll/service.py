@@ -258,7 +258,9 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def refresh(ctx: Context, enrollment_id: str, *, card: CardIn | None = None) -> View:
+async def refresh(
+    ctx: Context, enrollment_id: str, *, card: CardIn | cards.Summary | None = None
+) -> View:
     """Read the intent back from Toast and move the enrollment on: completed when the
     card is authorized, expired when the 30 minutes are over, else still pending."""
     row = load(ctx.store, enrollment_id).enrollment
@@ -344,7 +346,7 @@ def _with(view: View, secret: str | None, message: str | None = None) -> View:
 
 
 async def complete(
-    ctx: Context, enrollment_id: str, intent: SetupIntent, card: CardIn | None
+    ctx: Context, enrollment_id: str, intent: SetupIntent, card: CardIn | cards.Summary | None
 ) -> View:
     assert intent.mandate_id is not None
     with ctx.store.transaction() as session:

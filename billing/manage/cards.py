@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from billing.domain import lifecycle
+from billing.domain import lifecycle, purpose
 from billing.domain.states import ChargeStatus, MandateStatus
 from billing.errors import DomainError
 from billing.store import events
-from billing.store.tables import Attempt, Charge, Mandate, Subscription
+from billing.store.tables import Attempt, Charge, Mandate, Plan, Subscription
 
 # Charges that move to the new card; those in dunning (or held) become due now.
 _MOVABLE = (ChargeStatus.SCHEDULED, ChargeStatus.RETRY_SCHEDULED, ChargeStatus.NEEDS_ATTENTION)
@@ -24,28 +24,48 @@ def replace_mandate(session: Session, *, old: Mandate, new: Mandate, now: dateti
     revokes the old mandate at Toast (``billing mandates revoke`` does both steps)."""
     if new.status != MandateStatus.ACTIVE:
         raise DomainError(f"the new mandate is {new.status}, not active", field="mandate")
+    for kind in _purposes(session, old):
+        purpose.require(new.standing_instruction, kind, mandate_id=new.id)
     session.execute(
         update(Subscription)
         .where(col(Subscription.mandate_id) == old.id)
         .values(mandate_id=new.id)
     )
-    moved = 0
-    for charge in session.exec(
-        select(Charge).where(Charge.mandate_id == old.id, col(Charge.status).in_(_MOVABLE))
-    ):
-        if _has_open_attempt(session, charge):
-            continue  # the reconciler settles it on the old card first
-        charge.mandate_id = new.id  # type: ignore[assignment]
-        if charge.status in _RETRY_NOW:
-            charge.status = lifecycle.transition(
-                "charge", ChargeStatus(charge.status), ChargeStatus.RETRY_SCHEDULED
-            ) if charge.status != ChargeStatus.RETRY_SCHEDULED else charge.status
-            charge.next_attempt_at = now
-        moved += 1
+    query = select(Charge).where(Charge.mandate_id == old.id, col(Charge.status).in_(_MOVABLE))
+    moved = move_charges(session, list(session.exec(query).all()), new, now=now)
     old.replaced_by_id = new.id
     events.emit(session, at=now, entity="mandate", entity_id=old.id or 0, type="replaced",
                 new_mandate_id=new.id, charges_moved=moved)  # fmt: skip
     return moved
+
+
+def move_charges(session: Session, charges: list[Charge], new: Mandate, *, now: datetime) -> int:
+    """Point ``charges`` not in flight at ``new``; those in dunning or held for a human (an
+    expired card) become due now. Returns how many moved."""
+    moved = 0
+    for charge in charges:
+        if charge.status not in _MOVABLE or _has_open_attempt(session, charge):
+            continue  # in flight: the reconciler settles it on the old card first
+        charge.mandate_id = new.id  # type: ignore[assignment]
+        if charge.status in _RETRY_NOW:
+            if charge.status != ChargeStatus.RETRY_SCHEDULED:
+                charge.status = lifecycle.transition(
+                    "charge", ChargeStatus(charge.status), ChargeStatus.RETRY_SCHEDULED
+                )
+            charge.next_attempt_at = now
+        moved += 1
+    return moved
+
+
+def _purposes(session: Session, old: Mandate) -> set[str]:
+    """What the old mandate is used for: its subscriptions' plan kinds and its open charges'
+    kinds (the new mandate must be consent for each)."""
+    plans = select(Plan.kind).join(Subscription, col(Subscription.plan_id) == Plan.id)
+    kinds = set(session.exec(plans.where(Subscription.mandate_id == old.id)).all())
+    charges = select(Charge.kind).where(
+        Charge.mandate_id == old.id, col(Charge.status).in_(_MOVABLE)
+    )
+    return kinds | set(session.exec(charges).all())
 
 
 def _has_open_attempt(session: Session, charge: Charge) -> bool:

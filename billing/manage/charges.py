@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from billing.domain import lifecycle
+from billing.domain import dunning, lifecycle
 from billing.domain.states import ChargeStatus, SubscriptionStatus
 from billing.errors import DomainError, NotFound
 from billing.store import events
-from billing.store.tables import Attempt, Charge, Subscription
+from billing.store.tables import Attempt, Charge, Event, Subscription
 
 C = ChargeStatus
 RETRYABLE = (C.FAILED, C.NEEDS_ATTENTION, C.RETRY_SCHEDULED)
@@ -127,9 +127,22 @@ class AttentionItem:
     charge: Charge
     attempt: Attempt | None
     advice: str
+    reason: str | None = None  # why the engine held it (the needs_attention event)
 
 
-def advice_for(attempt: Attempt | None) -> str:
+def advice_for(attempt: Attempt | None, reason: str | None = None) -> str:
+    if (attempt is not None and dunning.is_expired_card(attempt.decline_code)) or (
+        reason or ""
+    ).startswith(("card expired", "mandate is expired")):
+        return (
+            "the card on file has expired: ask the customer for a new card (replace card); "
+            "the charge is then collected at once, or write it off: billing charges cancel ID"
+        )
+    if reason is not None and "standing instruction type" in reason:
+        return (
+            f"{reason}: the charge is outside the mandate's consent; cancel it (billing "
+            "charges cancel ID) and charge a mandate of the right type"
+        )
     if attempt is None or attempt.toast_intent_id is None:
         return "no payment intent was created: billing charges retry ID (or cancel ID)"
     if attempt.settled_at is None:
@@ -144,11 +157,26 @@ def advice_for(attempt: Attempt | None) -> str:
     )
 
 
+def held_reason(session: Session, charge_id: int) -> str | None:
+    """The reason of the charge's latest ``needs_attention`` event."""
+    query = (
+        select(Event)
+        .where(Event.entity == "charge", Event.entity_id == charge_id)
+        .where(Event.type == "needs_attention")
+        .order_by(col(Event.id).desc())
+    )
+    event = session.exec(query).first()
+    reason = (event.data or {}).get("reason") if event is not None else None
+    return str(reason) if reason else None
+
+
 def attention(session: Session) -> list[AttentionItem]:
     """Every charge the engine could not settle, with its last attempt and what to do."""
     items = []
     for charge in list_all(session, status=C.NEEDS_ATTENTION):
         tries = attempts_of(session, charge.id or 0)
         last = tries[-1] if tries else None
-        items.append(AttentionItem(charge=charge, attempt=last, advice=advice_for(last)))
+        reason = held_reason(session, charge.id or 0)
+        items.append(AttentionItem(charge=charge, attempt=last, advice=advice_for(last, reason),
+                                   reason=reason))  # fmt: skip
     return items

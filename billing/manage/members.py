@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from billing.domain import lifecycle
+from billing.domain import lifecycle, purpose
 from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
 from billing.engine import materialize
 from billing.errors import DomainError, NotFound
@@ -89,6 +89,8 @@ def subscribe(
         raise DomainError("an UNSCHEDULED plan has no schedule: create charges", field="plan")
     if not plan.active:
         raise DomainError(f"plan {plan.code!r} is archived", field="plan")
+    if mandate is not None:
+        purpose.require(mandate.standing_instruction, plan.kind, mandate_id=mandate.id)
     sub = Subscription(
         customer_id=customer.id,  # type: ignore[arg-type]
         plan_id=plan.id,  # type: ignore[arg-type]

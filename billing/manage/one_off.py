@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from billing.domain import money
+from billing.domain import money, purpose
 from billing.domain.states import ChargeStatus, MandateStatus, PlanKind
 from billing.errors import DomainError
 from billing.manage.members import get_mandate
@@ -36,6 +36,7 @@ def create(
     mandate = get_mandate(session, mandate_id)
     if mandate.status != MandateStatus.ACTIVE:
         raise DomainError(f"mandate {mandate_id} is {mandate.status}", field="mandate")
+    purpose.require(mandate.standing_instruction, PlanKind.UNSCHEDULED, mandate_id=mandate_id)
     charge = Charge(
         mandate_id=mandate_id,
         kind=PlanKind.UNSCHEDULED,

@@ -91,8 +91,8 @@ def event(
 
 
 CHARGE_DETAILS = text(
-    "SELECT c.id, c.amount_cents, c.location_guid, c.check_item, c.attempt_count, "
-    "m.id AS mandate_id, m.status AS mandate_status, m.toast_mandate_id, "
+    "SELECT c.id, c.amount_cents, c.location_guid, c.check_item, c.attempt_count, c.kind, "
+    "m.id AS mandate_id, m.status AS mandate_status, m.standing_instruction, m.toast_mandate_id, "
     "m.toast_payment_method_id, m.card_exp_month, m.card_exp_year, "
     "cu.toast_customer_id, cu.email "
     "FROM charge c JOIN mandate m ON m.id = c.mandate_id JOIN customer cu ON cu.id = m.customer_id "
@@ -109,15 +109,16 @@ INSERT_ATTEMPTS = insert(Attempt).returning(
 
 
 # Mandates whose purpose has ended but are still ACTIVE at Toast: every subscription on them
-# is cancelled or completed (a defaulted or paused one may still be collected), nothing is
-# left to charge, or (UNSCHEDULED) the fee was paid. The engine revokes them.
+# is cancelled, completed or defaulted (a paused one may still be resumed), nothing is left
+# to charge (a defaulted plan's held charges keep it until a human settles them), or
+# (UNSCHEDULED) the fee was paid. The engine revokes them.
 ENDED_MANDATES = text(
     "SELECT m.id, m.toast_mandate_id, m.location_guid, m.toast_payment_method_id "
     "FROM mandate m WHERE m.status = 'active' AND m.toast_mandate_id IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM charge c WHERE c.mandate_id = m.id AND c.status IN "
     "('scheduled', 'processing', 'retry_scheduled', 'needs_attention')) "
     "AND NOT EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id AND s.status IN "
-    "('pending_mandate', 'active', 'past_due', 'paused', 'defaulted')) "
+    "('pending_mandate', 'active', 'past_due', 'paused')) "
     "AND ((m.standing_instruction = 'UNSCHEDULED' AND EXISTS (SELECT 1 FROM charge c "
     "WHERE c.mandate_id = m.id AND c.status = 'paid')) "
     "OR (m.standing_instruction != 'UNSCHEDULED' AND EXISTS (SELECT 1 FROM subscription s "

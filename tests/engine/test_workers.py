@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from billing.clock import SystemClock
 from billing.domain.states import ChargeStatus
-from billing.manage import members, one_off
+from billing.manage import members
 from billing.sandbox import SandboxConfig, SandboxHandle, running_sandbox
 from billing.sandbox.remote import SandboxControl
 from billing.store.db import Store
@@ -50,12 +50,16 @@ async def _seed(store: Store, control: SandboxControl) -> None:
                     payment_method_id=cof["paymentMethodId"], now=now,
                 )  # fmt: skip
                 mandate_ids.append(mandate.id or 0)
+    # Charges of the mandates' own type (RECURRING): a one-off fee would be outside their
+    # consent (billing.domain.purpose) and is held instead of sent.
     with store.transaction() as session:
         for n in range(CHARGES):
-            one_off.create(
-                session, mandate_id=mandate_ids[n % len(mandate_ids)], amount_cents=100 + n,
-                reason="bulk", due_at=now, now=now,
-            )  # fmt: skip
+            mandate = members.get_mandate(session, mandate_ids[n % len(mandate_ids)])
+            session.add(Charge(
+                mandate_id=mandate.id or 0, kind="RECURRING", amount_cents=100 + n,
+                location_guid=mandate.location_guid, check_item="Bulk", reason="bulk",
+                due_at=now, next_attempt_at=now, created_at=now,
+            ))  # fmt: skip
 
 
 async def test_three_workers_share_the_work_with_zero_duplicates(

@@ -29,7 +29,10 @@ from billing.store.tables import Charge, Mandate, Plan, Subscription
 APPROVE = "4111111111111111"
 
 
-def engine_settings(sandbox: SandboxHandle, database_url: str, **scheduler: Any) -> BillingSettings:
+def engine_settings(
+    sandbox: SandboxHandle, database_url: str, *, dunning: dict[str, Any] | None = None,
+    **scheduler: Any,
+) -> BillingSettings:  # fmt: skip
     return BillingSettings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
@@ -44,6 +47,7 @@ def engine_settings(sandbox: SandboxHandle, database_url: str, **scheduler: Any)
             "rate_per_second": 1000.0,
         },
         scheduler={"concurrency": 8, "claim_batch_size": 50, **scheduler},
+        dunning=dunning or {},
     )
 
 
@@ -136,9 +140,10 @@ class World:
 
 @asynccontextmanager
 async def world(
-    sandbox: SandboxHandle, database_url: str, start: datetime, **scheduler: Any
-) -> AsyncIterator[World]:
-    settings = engine_settings(sandbox, database_url, **scheduler)
+    sandbox: SandboxHandle, database_url: str, start: datetime, *,
+    dunning: dict[str, Any] | None = None, **scheduler: Any,
+) -> AsyncIterator[World]:  # fmt: skip
+    settings = engine_settings(sandbox, database_url, dunning=dunning, **scheduler)
     store = Store.from_url(database_url)
     clock = FakeClock(start)
     control = SandboxControl.at(sandbox.base_url)

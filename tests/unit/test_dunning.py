@@ -26,7 +26,7 @@ def decide(
     tries: int | None = None,
     policy: dunning.DunningPolicy = POLICY,
     now: datetime | None = None,
-) -> dunning.RetryAt | dunning.GiveUp:
+) -> dunning.Decision:
     return dunning.decide(
         policy, decline_type=kind, decline_code=code, attempt_number=n, first_declined_at=T0,
         now=now or T0, attempts_last_30d=n if tries is None else tries,
@@ -56,7 +56,7 @@ def test_a_late_decision_retries_now_rather_than_in_the_past() -> None:
      (dunning.CARD_DECLINED, dunning.INVALID_ACCOUNT)],
 )  # fmt: skip
 def test_do_not_retry_declines_are_never_retried(kind: str | None, code: str | None) -> None:
-    assert isinstance(decide(1, code, kind), dunning.GiveUp)
+    assert not isinstance(decide(1, code, kind), dunning.RetryAt)
 
 
 @given(
@@ -65,7 +65,19 @@ def test_do_not_retry_declines_are_never_retried(kind: str | None, code: str | N
     tries=st.integers(0, 14),
 )
 def test_hopeless_codes_never_retry_whatever_the_count(code: str, n: int, tries: int) -> None:
-    assert isinstance(decide(n, code, tries=tries), dunning.GiveUp)
+    assert not isinstance(decide(n, code, tries=tries), dunning.RetryAt)
+
+
+@given(
+    code=st.sampled_from(["expired_card", "EXPIRED_CARD", "Expired_Card"]),
+    n=st.integers(1, 10),
+    tries=st.integers(0, 30),
+)
+def test_an_expired_card_is_held_for_a_new_card_never_failed(code: str, n: int, tries: int) -> None:
+    # an expired card cannot succeed, but the debt stands: held (never retried), not failed
+    decision = decide(n, code, tries=tries)
+    assert isinstance(decision, dunning.HoldForNewCard)
+    assert "new card" in decision.reason
 
 
 @given(
@@ -107,7 +119,7 @@ def test_naive_times_and_bad_counts_are_refused() -> None:
     ("kwargs", "field"),
     [({"retry_days": (3, 1)}, "retry_days"), ({"retry_days": (0, 1)}, "retry_days"),
      ({"retry_days": (2, 2)}, "retry_days"), ({"final_action": "explode"}, "final_action"),
-     ({"max_attempts_30d": 0}, "max_attempts_30d")],
+     ({"max_attempts_30d": 0}, "max_attempts_30d"), ({"on_default": "shrug"}, "on_default")],
 )  # fmt: skip
 def test_bad_policies_name_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidSchedule) as info:

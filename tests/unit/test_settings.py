@@ -53,6 +53,7 @@ def test_invalid_setting_fails_with_one_line_naming_it(
         ("BILLING_TOAST__BASE_URL", "ftp://x", "toast.base_url"),
         ("BILLING_DUNNING__RETRY_DAYS", "[3, 1]", "dunning.retry_days"),
         ("BILLING_DUNNING__FINAL_ACTION", "explode", "dunning.final_action"),
+        ("BILLING_DUNNING__ON_DEFAULT", "shrug", "dunning.on_default"),
     ],
 )
 def test_each_bad_value_is_named(
