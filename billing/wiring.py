@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 
 from billing.clock import BusinessClock, Clock, SystemClock
 from billing.engine.sweeper import Engine
@@ -45,11 +44,7 @@ async def engine(
     business = None if isinstance(clock, SystemClock) else clock
     try:
         async with toast_client(settings, store, business=business) as client:
-            built = Engine(store=store, client=client, clock=clock, settings=settings)
-            # dunning.on_default: applied here until sweeper.policy_from reads it itself
-            policy = replace(built.charger.policy, on_default=settings.dunning.on_default)
-            built.charger.policy = policy
-            yield built
+            yield Engine(store=store, client=client, clock=clock, settings=settings)
     finally:
         if owned:
             store.dispose()

@@ -90,6 +90,7 @@ def policy_from(settings: BillingSettings) -> dunning.DunningPolicy:
         retry_days=tuple(settings.dunning.retry_days),
         final_action=settings.dunning.final_action,
         max_attempts_30d=settings.dunning.max_attempts_30d,
+        on_default=settings.dunning.on_default,
     )
 
 

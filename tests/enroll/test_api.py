@@ -364,7 +364,9 @@ async def test_billing_run_schedules_the_completer_and_it_completes(harness: Har
     async with wiring.engine(harness.settings, clock=harness.clock,
                              store=harness.store) as engine:  # fmt: skip
         scheduler = runner.build_scheduler(engine)
-        assert {job.id for job in scheduler.get_jobs()} == {"sweep", "reconcile", "enrollments"}
+        assert {job.id for job in scheduler.get_jobs()} == {
+            "heartbeat", "materialize", "sweep", "reconcile", "maintain", "enrollments"
+        }
         await completer.run(engine)
     with harness.store.transaction() as session:
         row = session.get(Enrollment, body["id"])
