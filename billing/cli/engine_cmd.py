@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from billing import logs, wiring
 from billing.cli.context import fail, settings_or_exit
+from billing.cli.log_option import LOG_FORMAT
 from billing.clock import FakeClock, SystemClock
 from billing.engine import runner, simulation
 from billing.engine.sweeper import TickReport
@@ -36,13 +37,13 @@ def parse_step(value: str) -> timedelta:
     return timedelta(**{units[unit]: int(number)})
 
 
-def run() -> None:
+def run(log_format: logs.LogFormat = LOG_FORMAT) -> None:
     """Start the worker: ticks on an interval until SIGTERM/SIGINT, then drains and exits 0.
 
-    Example: billing run
+    Example: billing run --log-format json
     """
     settings = settings_or_exit()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, fmt=log_format)
 
     async def main() -> None:
         async with wiring.engine(settings, clock=SystemClock()) as engine:
