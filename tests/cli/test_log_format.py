@@ -6,57 +6,17 @@ from __future__ import annotations
 import json
 import os
 import pty
-import queue
 import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import httpx
 
 from tests.cli.conftest import Cli
-
-WAIT_S = 60.0  # generous: the machine is shared; every wait ends as soon as the line appears
-
-
-@dataclass
-class Lines:
-    """Lines a child process writes, read on a thread (from a pipe or a pty's master side)."""
-
-    fd: int
-    seen: list[str] = field(default_factory=list)
-    _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
-
-    def __post_init__(self) -> None:
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        buffer = b""
-        while True:
-            try:
-                chunk = os.read(self.fd, 4096)
-            except OSError:  # a pty's master reports EIO once the child has gone
-                chunk = b""
-            if not chunk:
-                self._queue.put(None)
-                return
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                self._queue.put(line.decode(errors="replace").rstrip("\r"))
-
-    def wait_for(self, text: str) -> str:
-        """The first line containing ``text`` (every line read meanwhile is kept in ``seen``)."""
-        while True:
-            line = self._queue.get(timeout=WAIT_S)
-            assert line is not None, f"the process ended before logging {text!r}: {self.seen}"
-            self.seen.append(line)
-            if text in line:
-                return line
+from tests.cli.terminal import WAIT_S, Lines
 
 
 @contextmanager
