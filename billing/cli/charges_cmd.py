@@ -29,11 +29,11 @@ def lookup_for(session: Session, rows: list[Charge]) -> lookup.Lookup:
 
 
 def purpose(c: Charge, lk: lookup.Lookup) -> str:
-    """What the charge is for: ``Wine club (wine) #3`` (the cycle), or a one-off's reason."""
+    """What the charge is for: ``Wine club (wine), cycle 3``, or a one-off fee and its reason."""
     sub = lk.subscriptions.get(c.subscription_id or 0)
     if sub is None:
         return f"fee: {c.reason}" if c.reason else "fee"
-    return f"{labels.plan(lk.plans.get(sub.plan_id))} #{c.cycle}"
+    return f"{labels.plan(lk.plans.get(sub.plan_id))}, cycle {c.cycle}"
 
 
 def member_of(c: Charge, lk: lookup.Lookup) -> str:
