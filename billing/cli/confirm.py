@@ -30,8 +30,8 @@ def ask(what: str, details: list[str], *, yes: bool) -> None:
             f"--yes: {what} needs confirmation and there is no terminal to ask: add --yes",
             field="--yes",
         )
-    for line in details:
-        typer.echo(line)
-    if not typer.confirm(f"{what[:1].upper()}{what[1:]}?", default=False):
+    for line in details:  # on stderr, like the question: stdout stays the command's output
+        typer.echo(line, err=True)
+    if not typer.confirm(f"{what[:1].upper()}{what[1:]}?", default=False, err=True):
         typer.echo("nothing changed", err=True)
         raise SystemExit(1)
