@@ -9,13 +9,13 @@ from typing import Any
 import typer
 
 from billing import wiring
-from billing.cli import context, inputs, output
+from billing.cli import context, inputs, labels, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import Clock, SystemClock
 from billing.enroll import keyed_card, service
 from billing.enroll.models import CustomerIn, EnrollmentCreate
 from billing.errors import DomainError
-from billing.manage import customers, members, plans
+from billing.manage import customers, lookup, members, plans
 from billing.settings import BillingSettings
 from billing.store.db import Store
 from billing.store.tables import Mandate, Plan, Subscription
@@ -23,8 +23,8 @@ from billing.toast.models.payment_methods import CardInput
 
 app = typer.Typer(help="Customers: create, list, show (with mandates and subscriptions).",
                   no_args_is_help=True)  # fmt: skip
-MANDATE_COLUMNS = ("id", "status", "type", "card", "location", "toast mandate")
-SUB_COLUMNS = ("id", "plan", "status", "next charge", "cycle", "amount")
+MANDATE_COLUMNS = ("id", "card", "purpose", "status", "location")
+SUB_COLUMNS = ("id", "plan", "status", "amount", "next charge", "cycles paid")
 
 
 @app.command()
@@ -79,25 +79,28 @@ def show(
     """
     with output.transaction() as session:
         view = customers.overview(session, ref)
+        lk = lookup.load(session, subscription_ids=[s.id for s in view.subscriptions])
     if json_out:
         output.print_json(
             {**output.plain(view.customer), "mandates": view.mandates,
              "subscriptions": view.subscriptions}
         )  # fmt: skip
         return
-    output.print_fields(f"Customer {view.customer.id}", output.plain(view.customer))
-    output.print_table("Mandates", MANDATE_COLUMNS, [mandate_row(m) for m in view.mandates])
+    c = view.customer
+    output.print_fields(f"Customer {c.id}", {
+        "name": c.name, "email": c.email, "reference": c.external_ref,
+        "toast customer": c.toast_customer_id, "created": c.created_at,
+    })  # fmt: skip
+    names = lk.location_names
+    output.print_table("Mandates", MANDATE_COLUMNS, [
+        (m.id, labels.card(m), labels.purpose(m.standing_instruction), m.status,
+         labels.location(m.location_guid, names)) for m in view.mandates
+    ])  # fmt: skip
     output.print_table("Subscriptions", SUB_COLUMNS, [
-        (s.id, s.plan_id, s.status, s.next_charge_at, s.next_cycle, inputs.dollars(s.amount_cents))
+        (s.id, labels.plan(lk.plans.get(s.plan_id)), labels.status(s),
+         labels.subscription_amount(s, lk.plans.get(s.plan_id)), s.next_charge_at, s.cycles_paid)
         for s in view.subscriptions
     ])  # fmt: skip
-
-
-def mandate_row(m: Any) -> tuple[Any, ...]:
-    card = f"{m.card_brand or ''} ****{m.card_last4}" if m.card_last4 else ""
-    if m.card_exp_month and m.card_exp_year:
-        card += f" {m.card_exp_month:02d}/{m.card_exp_year % 100:02d}"
-    return (m.id, m.status, m.standing_instruction, card, m.location_guid, m.toast_mandate_id)
 
 
 @command
@@ -190,5 +193,5 @@ def _summary(store: Store, view: service.View) -> dict[str, Any]:
             "subscription_status": sub.status if sub else None,
             "next_charge_at": sub.next_charge_at if sub else None,
             "setup_intent_id": row.intent_id, "expires_at": row.expires_at,
-            "card": mandate_row(mandate)[3] or None,
+            "card": labels.card(mandate) or None,
         }  # fmt: skip

@@ -9,6 +9,7 @@ the sandbox's ledger.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -90,7 +91,7 @@ def demo(
     url = fresh_database(directory)
     console.print(f"  database   {directory / 'billing.db'} (fresh, migrated)")
     with (directory / "engine.log").open("w") as log, running_sandbox(sandbox_config()) as box:
-        logs.configure("WARNING", stream=log)
+        logs.configure("INFO", stream=log, fmt=logs.LogFormat.JSON)  # the engine's own lines
         console.print(f"  sandbox    {box.base_url} (Toast emulator, test mode)")
         deposits = sum(m.plan != "wine-club" for m in cast.members)
         console.print(f"  enrolling  {members} wine-club members, {deposits} catering deposits, "
@@ -105,6 +106,8 @@ async def _simulate(
     cast: scenario.Scenario, settings: BillingSettings, console: Console, log: IO[str]
 ) -> Outcome:
     clock = FakeClock(scenario.START)
+    for handler in logging.getLogger().handlers:  # each line says when it happened in 2027
+        handler.addFilter(_SimulatedTime(clock))
     control = SandboxControl.at(settings.toast.base_url)
     store = Store.from_url(settings.database_url)
     end = run.month_start(cast.months)
@@ -133,6 +136,18 @@ async def _simulate(
     finally:
         await control.aclose()
         store.dispose()
+
+
+class _SimulatedTime(logging.Filter):
+    """Stamps each log record with the simulated instant (``sim_at``), beside the wall time."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.sim_at = self.clock.now().isoformat().replace("+00:00", "Z")
+        return True
 
 
 def _progress(console: Console) -> Progress:

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from billing import logs, wiring
 from billing.cli.context import fail, settings_or_exit
+from billing.cli.log_option import LOG_FORMAT
 from billing.clock import FakeClock, SystemClock
 from billing.engine import runner, simulation
 from billing.engine.sweeper import StopReport, TickReport
@@ -41,15 +42,16 @@ def run(
     status_file: str = typer.Option(
         None, "--status-file", help="Rewrite this JSON health file on every heartbeat"
     ),
+    log_format: logs.LogFormat = LOG_FORMAT,
 ) -> None:
     """Start the worker: its lanes run on intervals until SIGTERM/SIGINT; then it releases
     unsent claims, lets in-flight charges finish (scheduler.drain_s), prints one line of what
     it left, and exits 0 only after a clean drain (1 otherwise). A second signal forces.
 
-    Example: billing run --status-file /run/billing/worker.json
+    Example: billing run --status-file /run/billing/worker.json --log-format json
     """
     settings = settings_or_exit()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, fmt=log_format)
 
     async def main() -> StopReport:
         async with wiring.engine(settings, clock=SystemClock()) as engine:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import typer
 
-from billing.cli import inputs, output
+from billing.cli import inputs, labels, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
 from billing.errors import DomainError
-from billing.manage import alerts, charges, forecast
+from billing.manage import alerts, charges, forecast, locations
 from billing.settings import settings_table
 
 
@@ -27,29 +27,31 @@ def upcoming(
         raise DomainError(f"--days must be 1..366, got {days}", field="--days")
     with output.transaction() as session:
         result = forecast.upcoming(session, now=SystemClock().now(), days=days)
+        names = locations.names(session)
     if json_out:
         output.print_json({
             "from": result.start, "until": result.until, "total_cents": result.total_cents,
             "by_plan_cents": result.by_plan, "by_location_cents": result.by_location,
-            "items": [vars_of(i) for i in result.items],
+            "location_names": {g: names[g] for g in result.by_location if g in names},
+            "items": [vars_of(i) | {"location_name": names.get(i.location_guid)}
+                      for i in result.items],
         })  # fmt: skip
         return
     output.print_table(f"Due by {result.until:%Y-%m-%d %H:%M} UTC", (
         "due", "plan", "subscription", "cycle", "charge", "amount", "location"
     ), [
         (i.due_at, i.plan, i.subscription_id, i.cycle, i.charge_id or "(projected)",
-         inputs.dollars(i.amount_cents), i.location_guid) for i in result.items
+         inputs.dollars(i.amount_cents), labels.location(i.location_guid, names))
+        for i in result.items
     ])  # fmt: skip
     output.print_table(
         "Per plan",
         ("plan", "total"),
         [(k, inputs.dollars(v)) for k, v in sorted(result.by_plan.items())],
     )
-    output.print_table(
-        "Per location",
-        ("location", "total"),
-        [(k, inputs.dollars(v)) for k, v in sorted(result.by_location.items())],
-    )
+    per_location = [(labels.location(k, names), inputs.dollars(v))
+                    for k, v in result.by_location.items()]  # fmt: skip
+    output.print_table("Per location", ("location", "total"), sorted(per_location))
     output.echo(f"total {inputs.dollars(result.total_cents)} in {len(result.items)} charges")
 
 

@@ -6,12 +6,13 @@ from typing import Any
 
 import typer
 from pydantic import ValidationError
+from sqlmodel import Session
 
-from billing.cli import context, inputs, output
+from billing.cli import confirm, context, inputs, labels, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
 from billing.errors import DomainError
-from billing.manage import plans
+from billing.manage import locations, plans
 from billing.store.tables import Plan
 
 app = typer.Typer(
@@ -35,7 +36,7 @@ LOCAL_TIME = typer.Option(None, "--local-time", help="Local billing time HH:MM")
 CHECK_ITEM = typer.Option(None, "--check-item", help="Item name the Toast check carries")
 
 
-def row(plan: Plan) -> list[Any]:
+def row(plan: Plan, names: dict[str, str]) -> list[Any]:
     amount = (
         f"{inputs.dollars(plan.total_cents)} / {plan.installments}"
         if plan.total_cents is not None
@@ -43,7 +44,7 @@ def row(plan: Plan) -> list[Any]:
     )
     every = "" if plan.kind == "UNSCHEDULED" else f"{plan.interval_count} {plan.interval_unit}"
     return [plan.code, plan.version, plan.kind, amount, every, plan.max_cycles or "",
-            plan.location_guid, plan.timezone, plan.active]  # fmt: skip
+            labels.location(plan.location_guid, names), plan.timezone, plan.active]  # fmt: skip
 
 
 # PlanCreate field -> the option that sets it (error messages name the option).
@@ -120,10 +121,12 @@ def list_(
     """
     with output.transaction() as session:
         rows = plans.list_latest(session, include_archived=archived)
+        names = locations.names(session)
     if json_out:
-        output.print_json(rows)
+        output.print_json([{**output.plain(p), "location_name": names.get(p.location_guid)}
+                           for p in rows])  # fmt: skip
     else:
-        output.print_table("Plans", COLUMNS, [row(p) for p in rows])
+        output.print_table("Plans", COLUMNS, [row(p, names) for p in rows])
 
 
 @app.command()
@@ -135,11 +138,25 @@ def show(code: str = typer.Argument(..., help="Plan code"), json_out: bool = JSO
     """
     with output.transaction() as session:
         history = plans.versions(session, code)
+        names = locations.names(session)
     if json_out:
         output.print_json({**output.plain(history[-1]), "versions": history})
         return
-    output.print_fields(f"Plan {code}", output.plain(history[-1]))
-    output.print_table("Versions", COLUMNS, [row(p) for p in history])
+    output.print_fields(f"Plan {code}", details(history[-1], names))
+    output.print_table("Versions", COLUMNS, [row(p, names) for p in history])
+
+
+def details(plan: Plan, names: dict[str, str]) -> dict[str, Any]:
+    """The fields a person reads, in a fixed order."""
+    return {
+        "name": labels.plan(plan, version=True), "kind": plan.kind,
+        "amount": labels.plan_amount(plan), "schedule": labels.every(plan),
+        "cycles": plan.max_cycles, "anchor day": plan.anchor_day,
+        "billing time": f"{plan.local_time} {plan.timezone}",
+        "location": labels.location(plan.location_guid, names),
+        "check item": plan.check_item, "dunning retry days": plan.dunning_retry_days,
+        "selling": "yes" if plan.active else "no (archived)", "created": plan.created_at,
+    }  # fmt: skip
 
 
 @app.command()
@@ -171,14 +188,28 @@ def update(
 @app.command()
 @command
 def archive(
-    code: str = typer.Argument(..., help="Plan code"), json_out: bool = JSON_OPTION
-) -> None:
-    """Stop selling a plan (every version); existing subscriptions keep billing.
+    code: str = typer.Argument(..., help="Plan code"), yes: bool = confirm.YES,
+    json_out: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Stop selling a plan (every version); existing subscriptions keep billing. Says what it
+    will do and asks first (--yes for scripts).
 
     Example: billing plans archive wine
     """
-    with output.transaction() as session:
-        plan = plans.archive(session, code)
+
+    def preview(session: Session) -> list[str]:
+        plan = plans.get(session, code)
+        live = plans.live_subscriptions(session, code)
+        plans.archive(session, code)  # refuses first, before anyone is asked
+        return [f"Archive plan {labels.plan(plan, version=True)}: "
+                f"{labels.plan_amount(plan)} {labels.every(plan)}".rstrip() + ".",
+                f"No new subscriptions; its {live} live subscription(s) keep billing."]  # fmt: skip
+
+    with output.opened_store() as store:
+        lines = output.dry_run(store, preview)
+        confirm.ask(f"archive plan {code}", lines, yes=yes)
+        with store.transaction() as session:
+            plan = plans.archive(session, code)
     _show_one(plan, json_out, f"archived plan {plan.code}")
 
 

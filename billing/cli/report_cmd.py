@@ -11,6 +11,7 @@ from rich.console import Console
 from billing.cli.context import describe, fail, settings_or_exit
 from billing.clock import SystemClock
 from billing.errors import BillingError
+from billing.manage import locations
 from billing.reports import html, jsonout, query, terminal
 from billing.reports.model import CollectionsReport
 from billing.reports.period import Period, month_of, parse_month
@@ -45,7 +46,8 @@ def build(
             span = query.activity_span(session, timezone)
             period = resolve_period(span, month=month, start=start, end=end,
                                     timezone=timezone, today=this_month)  # fmt: skip
-            return query.collections(session, period, now=now)
+            return query.collections(session, period, now=now,
+                                     location_names=locations.names(session))  # fmt: skip
     finally:
         store.dispose()
 

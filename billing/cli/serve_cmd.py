@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from billing import logs, wiring
 from billing.cli.context import settings_or_exit
+from billing.cli.log_option import LOG_FORMAT
 from billing.clock import Clock, SystemClock
 from billing.enroll import api, demo_site
 from billing.settings import BillingSettings
@@ -28,16 +29,17 @@ def build_app(settings: BillingSettings, store: Store, clock: Clock) -> FastAPI:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on"),
     port: int = typer.Option(8800, "--port", help="TCP port"),
+    log_format: logs.LogFormat = LOG_FORMAT,
 ) -> None:
     """Serve the enrollment API (OpenAPI at /docs); in sandbox mode also the demo site at /.
 
     Example: BILLING_API_KEY=... billing serve --port 8800
     """
     settings = settings_or_exit()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, fmt=log_format)
     store = Store.from_url(settings.database_url)
     try:
         app = build_app(settings, store, SystemClock())
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
     finally:
         store.dispose()

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 from billing.clock import FakeClock
 from billing.demo import cast
-from billing.demo.scenario import DOWNTOWN, START, Scenario
+from billing.demo.scenario import DOWNTOWN, LOCATIONS, START, ZONE, Scenario
 from billing.engine import simulation
 from billing.engine.sweeper import Engine, TickReport
-from billing.manage import plans
+from billing.manage import locations, plans
 from billing.sandbox.remote import SandboxControl
 
 NO_SHOW_EVENING = timedelta(days=14, hours=23)  # the 15th, 23:00 UTC (evening in the US)
@@ -43,6 +43,8 @@ async def run(
 ) -> Tally:
     tally = Tally()
     with engine.store.transaction() as session:
+        for guid, name in LOCATIONS.items():  # lists and reports show the names
+            locations.add(session, guid, name=name, timezone=ZONE, now=clock.now())
         for spec in scenario.plans:
             plans.create(session, spec, now=clock.now())
     for k in range(scenario.months):

@@ -34,6 +34,10 @@ def list_all(session: Session, *, status: str | None = None) -> list[Mandate]:
     return list(session.exec(query).all())
 
 
+# A checkout that is open or never completed: no card to show, nothing to revoke.
+UNSTARTED = (MandateStatus.PENDING_SETUP, MandateStatus.SETUP_FAILED)
+
+
 def users(session: Session, mandate_id: int, *, except_sub: int | None = None) -> list[int]:
     """Ids of live subscriptions billing this mandate (other than ``except_sub``)."""
     query = select(Subscription.id).where(Subscription.mandate_id == mandate_id)

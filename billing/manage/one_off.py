@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from billing.domain import money, purpose
 from billing.domain.states import ChargeStatus, MandateStatus, PlanKind
 from billing.errors import DomainError
-from billing.manage.members import get_mandate
+from billing.manage.members import get_customer, get_mandate
 from billing.store import events
-from billing.store.tables import Charge
+from billing.store.tables import Charge, Mandate
 
 
 def create(
@@ -55,3 +56,30 @@ def create(
     events.emit(session, at=now, entity="charge", entity_id=charge.id or 0, type="created",
                 reason=reason[:200])  # fmt: skip
     return charge
+
+
+def fee_mandate_of(session: Session, ref: str, describe: Callable[[Mandate], str]) -> Mandate:
+    """The customer's one active mandate for one-off fees (standing instruction UNSCHEDULED).
+
+    Refused when there is none, or more than one (``describe`` names each candidate)."""
+    customer = get_customer(session, ref)
+    query = select(Mandate).where(Mandate.customer_id == customer.id)
+    query = query.where(Mandate.status == MandateStatus.ACTIVE)
+    query = query.where(Mandate.standing_instruction == PlanKind.UNSCHEDULED)
+    found = list(session.exec(query.order_by(col(Mandate.id))).all())
+    who = customer.email
+    if not found:
+        raise DomainError(
+            f"--customer: {who} has no active card-on-file for one-off fees; enroll them for "
+            "a fee plan first (billing enroll --customer REF --plan FEE_PLAN)",
+            field="--customer",
+        )
+    if len(found) > 1:
+        listed = "; ".join(describe(m) for m in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        raise DomainError(
+            f"--customer: {who} has {len(found)} cards-on-file for fees: {listed}{more}; "
+            "choose one with --mandate ID",
+            field="--customer",
+        )
+    return found[0]

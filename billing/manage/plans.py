@@ -12,9 +12,10 @@ from sqlmodel import Session, col, select
 
 from billing.domain import money
 from billing.domain.states import IntervalUnit, PlanKind
+from billing.domain.states import SubscriptionStatus as S
 from billing.errors import DomainError, NotFound
 from billing.settings import DEFAULT_LOCATION
-from billing.store.tables import Plan
+from billing.store.tables import Plan, Subscription
 
 
 class PlanCreate(BaseModel):
@@ -130,3 +131,11 @@ def archive(session: Session, code: str) -> Plan:
         version.active = False
     session.flush()
     return plan
+
+
+def live_subscriptions(session: Session, code: str) -> int:
+    """How many subscriptions on any version of ``code`` are still billing or may again."""
+    live = (S.ACTIVE, S.PAST_DUE, S.PAUSED, S.PENDING_MANDATE)
+    query = select(Subscription.id).join(Plan, col(Plan.id) == Subscription.plan_id)
+    query = query.where(Plan.code == code).where(col(Subscription.status).in_(live))
+    return len(session.exec(query).all())

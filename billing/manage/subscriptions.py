@@ -17,7 +17,7 @@ from billing.engine.phases import MandateToRevoke
 from billing.errors import DomainError, NotFound
 from billing.manage import mandates, members
 from billing.store import events
-from billing.store.tables import Charge, Plan, Subscription
+from billing.store.tables import Charge, Mandate, Plan, Subscription
 
 S = SubscriptionStatus
 SUB = "subscription"
@@ -45,6 +45,15 @@ def list_all(
     if customer_id is not None:
         query = query.where(Subscription.customer_id == customer_id)
     return list(session.exec(query).all())
+
+
+def never_started(sub: Subscription, mandate: Mandate | None) -> bool:
+    """A checkout still open (pending_mandate) or closed without a card (its mandate's setup
+    expired or failed): nothing was ever billed. Lists hide these unless asked (``--all``)."""
+    if sub.status == S.PENDING_MANDATE:
+        return True
+    closed = sub.status == S.CANCELLED and sub.cycles_paid == 0
+    return closed and (mandate is None or mandate.status == MandateStatus.SETUP_FAILED)
 
 
 def charges_of(session: Session, sub_id: int) -> list[Charge]:

@@ -291,3 +291,15 @@ class Enrollment(SQLModel, table=True):
     created_at: datetime = _utc()
     expires_at: datetime | None = _utc(nullable=True)
     completed_at: datetime | None = _utc(nullable=True)
+
+
+class Location(SQLModel, table=True):
+    """A Toast location (restaurant) as staff call it: every list shows the name, not the GUID."""
+
+    __tablename__ = "location"
+    __table_args__ = (UniqueConstraint("name", name="uq_location_name"),)
+
+    guid: str = Field(primary_key=True, max_length=36)
+    name: str = Field(max_length=100)
+    timezone: str = Field(default="America/New_York", max_length=64)
+    created_at: datetime = _utc()

@@ -37,10 +37,10 @@ def test_subscriptions(cli: Cli) -> None:
     assert shown["charges"] == []
 
     ending = cli.json("subscriptions", "cancel", str(b["subscription_id"]), "--at-period-end",
-                      spawn=False)  # fmt: skip
+                      "--yes", spawn=False)  # fmt: skip
     assert ending["cancel_at_period_end"]
     assert ending["status"] == "active"
-    cancelled = cli.json("subscriptions", "cancel", sub)
+    cancelled = cli.json("subscriptions", "cancel", sub, "--yes")
     assert cancelled["status"] == "cancelled"
     assert cancelled["next_charge_at"] is None
     mandate = cli.json("mandates", "show", str(a["mandate_id"]), spawn=False)
@@ -52,7 +52,7 @@ def test_subscriptions(cli: Cli) -> None:
                 says="--amount must be positive", spawn=True)  # fmt: skip
     cli.refused("subscriptions", "change-amount", str(b["subscription_id"]), "--amount",
                 "1000000", says="--amount must be between")  # fmt: skip
-    cli.refused("subscriptions", "cancel", str(b["subscription_id"]), "--at-period-end",
+    cli.refused("subscriptions", "cancel", str(b["subscription_id"]), "--at-period-end", "--yes",
                 says="already ends at period end")  # fmt: skip
 
 
@@ -96,7 +96,7 @@ def test_charges_and_attention(cli: Cli) -> None:
     listed = cli.json("charges", "list", "--status", "scheduled", "--due-before",
                       "2030-01-01T00:00:00Z", spawn=False)  # fmt: skip
     assert [c["id"] for c in listed] == [two["id"]]
-    cancelled = cli.json("charges", "cancel", str(two["id"]), spawn=False)
+    cancelled = cli.json("charges", "cancel", str(two["id"]), "--yes", spawn=False)
     assert cancelled["status"] == "cancelled"
 
     create = ("charges", "create", "--mandate", mandate, "--reason", "x")
@@ -106,7 +106,7 @@ def test_charges_and_attention(cli: Cli) -> None:
     cli.refused("charges", "create", "--mandate", "99", "--reason", "x", "--amount", "5",
                 says="unknown mandate 99")  # fmt: skip
     cli.refused("charges", "list", "--status", "lost", says="--status")
-    cli.refused("charges", "cancel", str(two["id"]), says="only scheduled")
+    cli.refused("charges", "cancel", str(two["id"]), "--yes", says="only scheduled")
     cli.refused("charges", "retry", str(one["id"]), says="only failed")
     cli.refused("charges", "retry", str(two["id"]), says="only failed")
     cli.refused("charges", "show", "99", says="unknown charge 99")

@@ -96,13 +96,13 @@ def test_mandates(cli: Cli) -> None:
     assert shown["card_last4"] == "1111"
     assert shown["card_exp_year"] >= 2029
 
-    cli.refused("mandates", "revoke", str(sub["mandate_id"]), says="cancel them first")
-    cli.refused("mandates", "revoke", "99", says="unknown mandate 99")
+    cli.refused("mandates", "revoke", str(sub["mandate_id"]), "--yes", says="cancel them first")
+    cli.refused("mandates", "revoke", "99", "--yes", says="unknown mandate 99")
     cli.refused("mandates", "list", "--status", "happy", says="--status")
-    revoked = cli.json("mandates", "revoke", str(fee["mandate_id"]))
+    revoked = cli.json("mandates", "revoke", str(fee["mandate_id"]), "--yes")
     assert revoked["status"] == "revoked"
     assert revoked["revoked_at"]
-    cli.refused("mandates", "revoke", str(fee["mandate_id"]), says="revoked")
+    cli.refused("mandates", "revoke", str(fee["mandate_id"]), "--yes", says="revoked")
     at_toast = httpx.get(cli.env["BILLING_TOAST__BASE_URL"] + "/__sandbox__/mandates").json()
     status = {m["id"]: m["status"] for m in at_toast["items"]}
     assert status[revoked["toast_mandate_id"]] == "INACTIVE"

@@ -32,7 +32,7 @@ def test_plans_lifecycle(cli: Cli) -> None:
     assert "versions" in shown
     assert shown["version"] == 2
 
-    cli.ok("plans", "archive", "deposit", spawn=False)
+    cli.ok("plans", "archive", "deposit", "--yes", spawn=False)
     assert {p["code"] for p in cli.json("plans", "list")} == {"wine", "noshow"}
     assert {p["code"] for p in cli.json("plans", "list", "--archived", spawn=False)} == {
         "wine", "noshow", "deposit",
@@ -56,4 +56,4 @@ def test_plans_bad_input(cli: Cli) -> None:
     cli.refused("plans", "show", "nope", says="unknown plan 'nope'", spawn=True)
     cli.refused("plans", "update", "nope", "--amount", "5", says="unknown plan")
     cli.refused("plans", "update", "wine", says="nothing to change")
-    cli.refused("plans", "archive", "nope", says="unknown plan")
+    cli.refused("plans", "archive", "nope", "--yes", says="unknown plan")
