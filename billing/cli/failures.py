@@ -3,7 +3,7 @@
 | Exit | Kind |
 | --- | --- |
 | 0 | done |
-| 1 | refused: a bad value, a rule, an unknown id, invalid settings or an old schema; nothing written |
+| 1 | refused: a bad value, a rule, an unknown id, bad settings, an old schema; nothing written |
 | 2 | usage: unknown command or option, missing or empty value, not one of the choices |
 | 3 | Toast (or the sandbox) could not be reached or refused; nothing was charged twice, retry |
 | 70 | internal error (a bug): the line names the exception; `--verbose` shows the traceback |

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 from typer import _click as click
-from typer._click.exceptions import BadParameter, NoArgsIsHelpError, UsageError
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 import billing
@@ -53,7 +53,8 @@ class BillingGroup(TyperGroup):
 
     def main(
         self, args: Sequence[str] | None = None, prog_name: str | None = None,
-        complete_var: str | None = None, standalone_mode: bool = True, **extra: Any,
+        complete_var: str | None = None, standalone_mode: bool = True,
+        windows_expand_args: bool = True, **extra: Any,
     ) -> Any:  # fmt: skip
         argv = list(sys.argv[1:] if args is None else args)
         try:
@@ -84,22 +85,15 @@ def _report(line: str, code: int) -> int:
 
 def usage_line(exc: UsageError) -> str:
     """A usage error in one line: what is wrong, a suggestion, and where help is."""
-    message = exc.format_message()
-    if isinstance(exc, BadParameter) and exc.param is not None:
-        choices = getattr(exc.param, "type_descriptor", None)
-        options = [str(getattr(c, "value", c)) for c in (getattr(choices, "choices", None) or ())]
-        given = _given(message)
-        close = get_close_matches(given.upper(), [o.upper() for o in options], n=1, cutoff=0.5)
+    message = exc.format_message().replace("Value error, ", "")
+    wrong = re.search(r"'([^']*)' is not one of (.*)$", message)
+    if wrong:
+        choices = re.findall(r"'([^']*)'", wrong.group(2))
+        close = get_close_matches(wrong.group(1).lower(), choices, n=1, cutoff=0.5)
         if close:
-            match = next(o for o in options if o.upper() == close[0])
-            message = f"{message.rstrip('.')}. Did you mean {match!r}?"
+            message = f"{message.rstrip('.')}. Did you mean {close[0]!r}?"
     where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
     return f"{message}{where}"
-
-
-def _given(message: str) -> str:
-    quoted = re.search(r"'([^']*)' is not one of", message)
-    return quoted.group(1) if quoted else ""
 
 
 def _version(value: bool) -> None:

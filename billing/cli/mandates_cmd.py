@@ -12,29 +12,26 @@ from billing.cli.output import JSON_OPTION, command
 from billing.cli.subscriptions_cmd import revoke_at_toast
 from billing.clock import SystemClock
 from billing.domain.states import MandateStatus
-from billing.errors import DomainError
 from billing.manage import mandates, members
 
 app = typer.Typer(help="Mandates: customers' authorizations to charge a card-on-file.",
                   no_args_is_help=True)  # fmt: skip
 MANDATE_ID = typer.Argument(..., help="Mandate id")
+STATUS = typer.Option(None, "--status", case_sensitive=False, help="Only this status")
 
 
 @app.command("list")
 @command
 def list_(
-    status: str = typer.Option(None, "--status", help="Only this status: active, revoked, ..."),
+    status: MandateStatus = STATUS,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """List mandates.
 
     Example: billing mandates list --status active --json
     """
-    if status is not None and status.lower() not in MandateStatus._value2member_map_:
-        known = ", ".join(s.value for s in MandateStatus)
-        raise DomainError(f"--status: unknown status {status!r} (one of {known})", field="--status")
     with output.transaction() as session:
-        rows = mandates.list_all(session, status=status.lower() if status else None)
+        rows = mandates.list_all(session, status=status.value if status is not None else None)
     if json_out:
         output.print_json(rows)
     else:

@@ -8,6 +8,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from billing import logs, wiring
+from billing.cli import ports
 from billing.cli.context import settings_or_exit
 from billing.clock import Clock, SystemClock
 from billing.enroll import api, demo_site
@@ -34,6 +35,7 @@ def serve(
     Example: BILLING_API_KEY=... billing serve --port 8800
     """
     settings = settings_or_exit()
+    ports.ensure_free(host, port)
     logs.configure(settings.log_level)
     store = Store.from_url(settings.database_url)
     try:

@@ -11,6 +11,7 @@ from billing import wiring
 from billing.cli import context, inputs, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
+from billing.domain.states import SubscriptionStatus
 from billing.engine.phases import MandateToRevoke
 from billing.manage import mandates, subscriptions
 from billing.settings import BillingSettings
@@ -22,6 +23,7 @@ app = typer.Typer(help="Subscriptions: a customer on a plan, billed by the engin
 COLUMNS = ("id", "customer", "plan", "status", "next charge", "next cycle", "paid", "amount",
            "ends at period end")  # fmt: skip
 SUB_ID = typer.Argument(..., help="Subscription id")
+STATUS = typer.Option(None, "--status", case_sensitive=False, help="Only this status")
 
 
 def row(sub: Subscription) -> tuple[Any, ...]:
@@ -40,7 +42,7 @@ def done(sub: Subscription, json_out: bool, message: str) -> None:
 @app.command("list")
 @command
 def list_(
-    status: str = typer.Option(None, "--status", help="Only this status (active, paused, ...)"),
+    status: SubscriptionStatus = STATUS,
     customer: int = typer.Option(None, "--customer", help="Only this customer id"),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -49,7 +51,8 @@ def list_(
     Example: billing subscriptions list --status active --json
     """
     with output.transaction() as session:
-        rows = subscriptions.list_all(session, status=status, customer_id=customer)
+        wanted = status.value if status is not None else None
+        rows = subscriptions.list_all(session, status=wanted, customer_id=customer)
     if json_out:
         output.print_json(rows)
     else:
