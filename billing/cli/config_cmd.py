@@ -62,6 +62,7 @@ def read_toml() -> dict[str, Any]:
 
 def config(
     json_out: bool = typer.Option(False, "--json", help="Print plain JSON on stdout (for scripts)"),
+    verbose: bool = typer.Option(False, "--verbose", help="Show the traceback of an error"),
 ) -> None:
     """Print every setting: its effective value and where it comes from (secrets hidden).
 
@@ -72,14 +73,15 @@ def config(
     """
     settings = settings_or_exit()
     dotenv, toml = read_dotenv(), read_toml()
+    table = settings_table()
     rows = [
         (dotted, effective(settings, dotted), source(dotted, env, dotenv, toml), env, meaning)
-        for dotted, env, _default, meaning in settings_table()
+        for dotted, env, _default, meaning in table
     ]
     if json_out:
         typer.echo(json.dumps([
-            {"setting": s, "value": v, "source": src, "env": e, "meaning": m}
-            for s, v, src, e, m in rows
+            {"setting": s, "value": v, "source": src, "env": e, "default": d, "meaning": m}
+            for (s, v, src, e, m), (_, _, d, _) in zip(rows, table, strict=True)
         ], indent=2))  # fmt: skip
         return
     from rich.console import Console
