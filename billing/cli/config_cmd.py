@@ -86,11 +86,12 @@ def config(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title="Settings", title_justify="left")
+    shown = Table(title="Settings", title_justify="left")
     for column in ("setting", "value", "source", "environment variable", "meaning"):
-        table.add_column(column)
+        shown.add_column(column)
     for row in rows:
-        table.add_row(*row)
+        shown.add_row(*(Text(cell) for cell in row))  # a value is never read as markup
     console = Console()
-    (console if console.is_terminal else Console(width=240)).print(table)
+    (console if console.is_terminal else Console(width=240)).print(shown)
