@@ -10,6 +10,7 @@ from sqlmodel import Session
 from billing.cli import confirm, inputs, labels, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
+from billing.domain import inputs as domain_inputs
 from billing.domain.states import ChargeStatus
 from billing.errors import DomainError
 from billing.manage import charges, locations, lookup, one_off
@@ -21,6 +22,7 @@ COLUMNS = ("id", "member", "for", "status", "due", "next attempt", "amount", "tr
            "last decline", "location")  # fmt: skip
 CHARGE_ID = typer.Argument(..., help="Charge id")
 ATTEMPT_COLUMNS = ("#", "status", "toast intent", "decline", "error", "created", "settled")
+STATUS = typer.Option(None, "--status", case_sensitive=False, help="Only this status")
 
 
 def lookup_for(session: Session, rows: list[Charge]) -> lookup.Lookup:
@@ -74,7 +76,7 @@ def status_value(status: str | None) -> str | None:
 @app.command("list")
 @command
 def list_(
-    status: str = typer.Option(None, "--status", help="Only this status: scheduled, failed, ..."),
+    status: ChargeStatus = STATUS,
     due_before: str = typer.Option(None, "--due-before", help="Only due before this ISO instant"),
     subscription: int = typer.Option(None, "--subscription", help="Only this subscription id"),
     json_out: bool = JSON_OPTION,
@@ -83,8 +85,10 @@ def list_(
 
     Example: billing charges list --status needs_attention --due-before 2027-03-01T00:00:00Z
     """
-    before = inputs.parse_instant(due_before, "--due-before") if due_before else None
-    wanted = status_value(status)
+    before = (
+        inputs.parse_instant(due_before, "--due-before") if due_before is not None else None
+    )
+    wanted = status_value(status.value if status is not None else None)
     with output.transaction() as session:
         rows = charges.list_all(
             session, status=wanted, due_before=before, subscription_id=subscription
@@ -202,9 +206,9 @@ def create(
     """
     cents = inputs.cents(amount, "--amount") or 0
     now = SystemClock().now()
-    due_at = inputs.parse_instant(due, "--due") if due else now
-    if not reason.strip():
-        raise DomainError("--reason: give a reason", field="--reason")
+    due_at = inputs.parse_instant(due, "--due") if due is not None else now
+    reason = domain_inputs.text(reason, field="--reason")
+    check_item = domain_inputs.text(check_item, field="--check-item")
     if (mandate is None) == (customer is None):
         raise DomainError("--mandate: give --mandate ID or --customer REF (one of them)",
                           field="--mandate")  # fmt: skip

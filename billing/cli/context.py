@@ -12,7 +12,9 @@ from billing.settings import BillingSettings, load_settings
 
 
 def fail(message: str, *, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    from billing.cli import failures
+
+    typer.echo(f"error: {failures.clip(message)}", err=True)
     raise SystemExit(code)
 
 
@@ -24,9 +26,10 @@ def settings_or_exit() -> BillingSettings:
 
 
 def describe(exc: BaseException) -> str:
-    if isinstance(exc, BillingError):
-        return exc.message
-    return f"{type(exc).__name__}: {exc}"
+    """The error as one line naming the field (``billing.cli.failures``)."""
+    from billing.cli import failures
+
+    return failures.line_and_code(exc)[0]
 
 
 def verbose_requested() -> bool:

@@ -12,9 +12,10 @@ from billing import wiring
 from billing.cli import context, inputs, labels, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import Clock, SystemClock
+from billing.domain import inputs as domain_inputs
 from billing.enroll import keyed_card, service
 from billing.enroll.models import CustomerIn, EnrollmentCreate
-from billing.errors import DomainError
+from billing.errors import DomainError, DuplicateKey
 from billing.manage import customers, lookup, members, plans
 from billing.settings import BillingSettings
 from billing.store.db import Store
@@ -39,10 +40,19 @@ def create(
 
     Example: billing customers create --email ann@example.com --name "Ann Lee" --ref m-1001
     """
-    with output.transaction() as session:
-        row = members.create_customer(
-            session, email=email, name=name, external_ref=ref, now=SystemClock().now()
-        )
+    email = domain_inputs.email(email, field="--email")
+    name = domain_inputs.text(name, field="--name", allow_empty=True)
+    ref = None if ref is None else domain_inputs.text(ref, field="--ref")
+    try:
+        with output.transaction() as session:
+            row = members.create_customer(
+                session, email=email, name=name, external_ref=ref, now=SystemClock().now()
+            )
+    except DuplicateKey as exc:
+        if exc.constraint != "uq_customer_external_ref":
+            raise
+        message = f"a customer with reference {domain_inputs.shown(ref)} already exists"
+        raise DomainError(f"--ref: {message}", field="--ref") from None
     if json_out:
         output.print_json(row)
     else:
@@ -130,11 +140,14 @@ def enroll(
     Example: billing enroll --customer ann@example.com --plan wine --test-card 4111111111111111
     """
     settings = context.settings_or_exit()
-    if test_card and settings.mode != "sandbox":
+    if test_card is not None and settings.mode != "sandbox":
         raise DomainError("--test-card works in sandbox mode only", field="--test-card")
     clock = SystemClock()
-    card = keyed_card.card_input(test_card, today=clock.now().date()) if test_card else None
-    first = inputs.parse_date(start, "--start") if start else None
+    card = (
+        keyed_card.card_input(test_card, today=clock.now().date())
+        if test_card is not None else None
+    )  # fmt: skip
+    first = inputs.parse_date(start, "--start") if start is not None else None
     if anchor_day is not None and not 1 <= anchor_day <= 31:
         raise DomainError(f"--anchor-day must be 1..31, got {anchor_day}", field="--anchor-day")
     with output.opened_store(settings) as store:

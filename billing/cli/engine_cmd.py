@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -14,28 +14,31 @@ from billing import logs, wiring
 from billing.cli.context import fail, settings_or_exit
 from billing.cli.log_option import LOG_FORMAT
 from billing.clock import FakeClock, SystemClock
+from billing.domain import inputs
 from billing.engine import runner, simulation
 from billing.engine.sweeper import StopReport, TickReport
+from billing.errors import DomainError
 from billing.sandbox.remote import SandboxControl
 from billing.settings import BillingSettings
 
 
 def parse_instant(value: str, name: str) -> datetime:
+    """The shared rule (billing.domain.inputs): ISO 8601 with a zone, years 2000-2100."""
     try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"{name}: {value!r} is not an ISO 8601 instant (e.g. 2027-03-01T15:00:00Z)")
-    if instant.tzinfo is None:
-        fail(f"{name}: {value!r} has no time zone; add Z or an offset like +00:00")
-    return instant.astimezone(UTC)
+        return inputs.instant(value, field=name)
+    except DomainError as exc:
+        fail(f"{name}: {exc.message}")
 
 
 def parse_step(value: str) -> timedelta:
     units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     number, unit = value[:-1], value[-1:]
-    if unit not in units or not number.isdigit() or int(number) <= 0:
-        fail(f"--step: {value!r} is not a duration like 1d, 6h, 30m")
-    return timedelta(**{units[unit]: int(number)})
+    if unit not in units or not number.isdigit() or not 0 < int(number) <= 100_000:
+        fail(f"--step: {inputs.shown(value)} is not a duration like 1d, 6h, 30m")
+    step = timedelta(**{units[unit]: int(number)})
+    if step > timedelta(days=366):
+        fail("--step: at most 366 days")
+    return step
 
 
 def run(
@@ -73,7 +76,7 @@ def tick(
     """
     settings = settings_or_exit()
     logs.configure(settings.log_level)
-    instant = parse_instant(now, "--now") if now else SystemClock().now()
+    instant = parse_instant(now, "--now") if now is not None else SystemClock().now()
 
     async def main() -> None:
         async with wiring.engine(settings, clock=FakeClock(instant)) as engine:
@@ -100,7 +103,7 @@ def simulate(
     """
     settings = settings_or_exit()
     logs.configure(settings.log_level)
-    begin = parse_instant(start, "--from") if start else SystemClock().now()
+    begin = parse_instant(start, "--from") if start is not None else SystemClock().now()
     end = parse_instant(until if "T" in until else f"{until}T23:59:59+00:00", "--until")
     if end <= begin:
         fail("--until: must be after the start of the simulation")

@@ -14,7 +14,6 @@ from billing.cli.subscriptions_cmd import revoke_at_toast
 from billing.clock import SystemClock
 from billing.domain.states import MandateStatus
 from billing.engine.phases import MandateToRevoke
-from billing.errors import DomainError
 from billing.manage import lookup, mandates, members
 from billing.store.tables import Mandate
 
@@ -36,11 +35,13 @@ def enriched(m: Mandate, lk: lookup.Lookup) -> dict[str, Any]:
             "customer_name": customer.name if customer else None, "card": labels.card(m) or None,
             "location_name": lk.location_names.get(m.location_guid)}  # fmt: skip
 
+STATUS = typer.Option(None, "--status", case_sensitive=False, help="Only this status")
+
 
 @app.command("list")
 @command
 def list_(
-    status: str = typer.Option(None, "--status", help="Only this status: active, revoked, ..."),
+    status: MandateStatus = STATUS,
     all_: bool = typer.Option(
         False, "--all", help="Also checkouts never completed (pending_setup, setup_failed)"
     ),
@@ -51,11 +52,8 @@ def list_(
 
     Example: billing mandates list --status active --json
     """
-    if status is not None and status.lower() not in MandateStatus._value2member_map_:
-        known = ", ".join(s.value for s in MandateStatus)
-        raise DomainError(f"--status: unknown status {status!r} (one of {known})", field="--status")
     with output.transaction() as session:
-        rows = mandates.list_all(session, status=status.lower() if status else None)
+        rows = mandates.list_all(session, status=status.value if status is not None else None)
         lk = lookup.load(session, customer_ids=[m.customer_id for m in rows])
     shown = rows if all_ or status else [m for m in rows if m.status not in mandates.UNSTARTED]
     if json_out:

@@ -18,13 +18,12 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, SQLModel
 
+from billing.cli import failures
 from billing.cli.context import fail, settings_or_exit
-from billing.errors import BillingError
 from billing.settings import BillingSettings
 from billing.store import migrate
 from billing.store.db import Store
@@ -54,7 +53,8 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
         except Exception as exc:
             if verbose:
                 traceback.print_exc()
-            fail(one_line(exc))
+            line, code = failures.line_and_code(exc)
+            fail(line, code=code)
 
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), VERBOSE]
@@ -64,16 +64,7 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
 
 def one_line(exc: BaseException) -> str:
     """The error as one line that names the field to blame."""
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "input"
-        return f"{where}: {str(err['msg']).removeprefix('Value error, ')}"
-    if isinstance(exc, BillingError):
-        message = str(exc).splitlines()[0] if str(exc) else exc.message
-        if exc.field and exc.field.replace("_", " ") not in message and exc.field not in message:
-            return f"{exc.field}: {message}"
-        return message
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return failures.line_and_code(exc)[0]
 
 
 @contextmanager

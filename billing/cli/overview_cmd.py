@@ -1,5 +1,5 @@
-"""`billing upcoming`, `billing attention`, `billing config`: what is coming, what is stuck,
-and how billing is configured."""
+"""`billing upcoming`, `billing attention`: what is coming and what is stuck (`billing config`
+lives in ``config_cmd``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
 from billing.errors import DomainError
 from billing.manage import alerts, charges, forecast, locations
-from billing.settings import settings_table
 
 
 @command
@@ -91,19 +90,3 @@ def attention(json_out: bool = JSON_OPTION) -> None:
          i.attempt.error if i.attempt else "", i.advice.replace("ID", str(i.charge.id)))
         for i in items
     ])  # fmt: skip
-
-
-@command
-def config(json_out: bool = JSON_OPTION) -> None:
-    """Print every setting: its environment variable, default and meaning (secrets hidden).
-
-    Example: billing config
-    """
-    rows = settings_table()
-    if json_out:
-        output.print_json([
-            {"setting": s, "env": e, "default": d, "meaning": m} for s, e, d, m in rows
-        ])  # fmt: skip
-    else:
-        output.print_table("Settings", ("setting", "environment variable", "default", "meaning"),
-                           rows)  # fmt: skip

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from billing.cli import confirm, context, inputs, labels, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
+from billing.domain.states import IntervalUnit, PlanKind
 from billing.errors import DomainError
 from billing.manage import locations, plans
 from billing.store.tables import Plan
@@ -26,7 +27,7 @@ NAME = typer.Option(None, "--name", help="Display name")
 AMOUNT = typer.Option(None, "--amount", help="RECURRING/UNSCHEDULED amount in dollars: 45.00")
 TOTAL = typer.Option(None, "--total", help="INSTALLMENT total in dollars: 1200.00")
 PAYMENTS = typer.Option(None, "--payments", help="INSTALLMENT number of payments (1-120)")
-UNIT = typer.Option(None, "--interval", help="Interval unit: day, week, month, year")
+UNIT = typer.Option(None, "--interval", case_sensitive=False, help="Interval unit")
 EVERY = typer.Option(None, "--every", help="Interval count: bill every N units")
 MAX_CYCLES = typer.Option(None, "--max-cycles", help="RECURRING: stop after N charges")
 ANCHOR = typer.Option(None, "--anchor-day", help="Day of month to bill on (1-31)")
@@ -34,6 +35,8 @@ LOCATION = typer.Option(None, "--location", help="Toast location GUID (default: 
 ZONE = typer.Option(None, "--timezone", help="IANA time zone of the billing time")
 LOCAL_TIME = typer.Option(None, "--local-time", help="Local billing time HH:MM")
 CHECK_ITEM = typer.Option(None, "--check-item", help="Item name the Toast check carries")
+KIND = typer.Option(..., "--kind", case_sensitive=False, help="What is sold")
+
 
 
 def row(plan: Plan, names: dict[str, str]) -> list[Any]:
@@ -85,9 +88,9 @@ def spec_fields(**values: Any) -> dict[str, Any]:
 @command
 def create(
     code: str = typer.Argument(..., help="Plan code: lowercase letters, digits, . _ -"),
-    kind: str = typer.Option(..., "--kind", help="RECURRING, INSTALLMENT or UNSCHEDULED"),
+    kind: PlanKind = KIND,
     name: str = NAME, amount: str = AMOUNT, total: str = TOTAL, payments: int = PAYMENTS,
-    interval: str = UNIT, every: int = EVERY, max_cycles: int = MAX_CYCLES,
+    interval: IntervalUnit = UNIT, every: int = EVERY, max_cycles: int = MAX_CYCLES,
     anchor_day: int = ANCHOR, location: str = LOCATION, timezone: str = ZONE,
     local_time: str = LOCAL_TIME, check_item: str = CHECK_ITEM, json_out: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
@@ -98,7 +101,8 @@ def create(
     """
     settings = context.settings_or_exit()
     fields = spec_fields(
-        name=name or code, kind=kind.upper(), amount=amount, total=total, installments=payments,
+        name=code if name is None else name, kind=kind, amount=amount, total=total,
+        installments=payments,
         interval_unit=interval, interval_count=every, max_cycles=max_cycles,
         anchor_day=anchor_day, location_guid=location or settings.toast.location_guid,
         timezone=timezone, local_time=local_time, check_item=check_item,
@@ -164,7 +168,7 @@ def details(plan: Plan, names: dict[str, str]) -> dict[str, Any]:
 def update(
     code: str = typer.Argument(..., help="Plan code"),
     name: str = NAME, amount: str = AMOUNT, total: str = TOTAL, payments: int = PAYMENTS,
-    interval: str = UNIT, every: int = EVERY, max_cycles: int = MAX_CYCLES,
+    interval: IntervalUnit = UNIT, every: int = EVERY, max_cycles: int = MAX_CYCLES,
     anchor_day: int = ANCHOR, location: str = LOCATION, timezone: str = ZONE,
     local_time: str = LOCAL_TIME, check_item: str = CHECK_ITEM, json_out: bool = JSON_OPTION,
 ) -> None:  # fmt: skip

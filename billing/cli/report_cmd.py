@@ -10,7 +10,8 @@ from rich.console import Console
 
 from billing.cli.context import describe, fail, settings_or_exit
 from billing.clock import SystemClock
-from billing.errors import BillingError
+from billing.domain import inputs
+from billing.errors import BillingError, DomainError
 from billing.manage import locations
 from billing.reports import html, jsonout, query, terminal
 from billing.reports.model import CollectionsReport
@@ -52,6 +53,25 @@ def build(
         store.dispose()
 
 
+def check_inputs(
+    *, month: str | None, start: str | None, end: str | None, timezone: str,
+    html_path: str | None,
+) -> None:  # fmt: skip
+    """The shared rules (billing.domain.inputs) before the store is read: months in 2000-2100,
+    a known zone, and an --html path whose directory exists."""
+    for value, option in ((month, "--month"), (start, "--from"), (end, "--to")):
+        if value is not None:
+            inputs.month(value, field=option)
+    inputs.timezone(timezone, field="--tz")
+    if html_path is not None:
+        folder = Path(html_path).parent
+        if not folder.is_dir():
+            raise DomainError(
+                f"--html: the directory {inputs.shown(str(folder))} does not exist",
+                field="--html",
+            )
+
+
 def report(
     month: str = typer.Option(None, "--month", help="One month, e.g. 2027-03"),
     start: str = typer.Option(None, "--from", help="First month (default: the first charge's)"),
@@ -66,12 +86,16 @@ def report(
     """
     settings = settings_or_exit()
     try:
+        check_inputs(month=month, start=start, end=end, timezone=timezone, html_path=html_path)
         result = build(settings.database_url, month=month, start=start, end=end,
                        timezone=timezone)  # fmt: skip
     except Exception as exc:
         fail(describe(exc))
     if html_path:
-        Path(html_path).write_text(html.render(result), encoding="utf-8")
+        try:
+            Path(html_path).write_text(html.render(result), encoding="utf-8")
+        except OSError as exc:
+            fail(f"--html: cannot write {inputs.shown(html_path)}: {exc.strerror or exc}")
     if as_json:
         typer.echo(json.dumps(jsonout.to_json(result), indent=2))
     else:

@@ -8,6 +8,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from billing import logs, wiring
+from billing.cli import ports
 from billing.cli.context import settings_or_exit
 from billing.cli.log_option import LOG_FORMAT
 from billing.clock import Clock, SystemClock
@@ -36,6 +37,7 @@ def serve(
     Example: BILLING_API_KEY=... billing serve --port 8800
     """
     settings = settings_or_exit()
+    ports.ensure_free(host, port)
     logs.configure(settings.log_level, fmt=log_format)
     store = Store.from_url(settings.database_url)
     try:

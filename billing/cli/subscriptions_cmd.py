@@ -12,6 +12,7 @@ from billing import wiring
 from billing.cli import confirm, context, inputs, labels, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
+from billing.domain.states import SubscriptionStatus
 from billing.engine.phases import MandateToRevoke
 from billing.manage import lookup, mandates, members, subscriptions
 from billing.settings import BillingSettings
@@ -27,6 +28,7 @@ SUB_ID = typer.Argument(..., help="Subscription id")
 ALL = typer.Option(
     False, "--all", help="Also checkouts never completed (pending_mandate, or closed unpaid)"
 )
+STATUS = typer.Option(None, "--status", case_sensitive=False, help="Only this status")
 
 
 def row(sub: Subscription, lk: lookup.Lookup) -> tuple[Any, ...]:
@@ -62,7 +64,7 @@ def done(sub: Subscription, json_out: bool, message: str) -> None:
 @app.command("list")
 @command
 def list_(
-    status: str = typer.Option(None, "--status", help="Only this status (active, paused, ...)"),
+    status: SubscriptionStatus = STATUS,
     customer: int = typer.Option(None, "--customer", help="Only this customer id"),
     all_: bool = ALL,
     json_out: bool = JSON_OPTION,
@@ -73,7 +75,8 @@ def list_(
     Example: billing subscriptions list --status active --json
     """
     with output.transaction() as session:
-        rows = subscriptions.list_all(session, status=status, customer_id=customer)
+        wanted = status.value if status is not None else None
+        rows = subscriptions.list_all(session, status=wanted, customer_id=customer)
         lk = lookup.load(session, subscription_ids=[s.id for s in rows],
                          mandate_ids=[s.mandate_id for s in rows])  # fmt: skip
     shown = rows if all_ or status else [s for s in rows if not unstarted(s, lk)]

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from billing.domain import inputs
 
 # Toast's email charset for intents (a-z A-Z 0-9 = . - _ + @ : & ^ % ! $) and an address shape.
-EMAIL_PATTERN = r"^[A-Za-z0-9=._+:&^%!$-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+EMAIL_PATTERN = inputs.EMAIL.pattern
 PLAN_CODE = r"^[a-z0-9][a-z0-9._-]*$"
-Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# The Field constraints document the schema; the shared rules (billing.domain.inputs) decide.
+Text = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    AfterValidator(partial(inputs.text, field="text")),
+]
+
+BillingDate = Annotated[date, AfterValidator(partial(inputs.checked_date, field="start_date"))]
 
 
 class EnrollmentStatus(StrEnum):
@@ -32,8 +42,16 @@ class _In(BaseModel):
 
 
 class CustomerIn(_In):
-    email: Annotated[str, Field(min_length=6, max_length=254, pattern=EMAIL_PATTERN)]
-    name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+    email: Annotated[
+        str,
+        Field(min_length=6, max_length=254, pattern=EMAIL_PATTERN),
+        AfterValidator(partial(inputs.email, field="email")),
+    ]
+    name: Annotated[
+        str,
+        Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"),
+        AfterValidator(partial(inputs.text, field="name", allow_empty=True)),
+    ] = ""
     reference: Text | None = Field(None, description="The merchant's own id for this customer")
 
 
@@ -45,7 +63,7 @@ class EnrollmentCreate(_In):
     plan: Annotated[str, Field(min_length=1, max_length=64, pattern=PLAN_CODE)] | None = None
     fee_purpose: Text | None = None
     customer: CustomerIn
-    start_date: date | None = Field(None, description="First billing date (default: today)")
+    start_date: BillingDate | None = Field(None, description="First billing date (default: today)")
     anchor_day: int | None = Field(
         None, ge=1, le=31,
         description="Day of the month to bill on (monthly and yearly plans; default: the "
@@ -67,8 +85,6 @@ class EnrollmentCreate(_In):
             raise ValueError("send exactly one of plan or fee_purpose")
         if self.pay_now and self.plan is None:
             raise ValueError("pay_now needs a plan (a fee is charged later, off-session)")
-        if self.start_date is not None and not 2000 <= self.start_date.year <= 2999:
-            raise ValueError("start_date must be in the years 2000-2999")
         return self
 
 

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from billing.domain import lifecycle, purpose
+from billing.domain import inputs, lifecycle, purpose
 from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
 from billing.engine import materialize
 from billing.errors import DomainError, NotFound
 from billing.store import events
 from billing.store.tables import Customer, Mandate, Plan, Subscription
 
-# Toast's email charset for payment intents: a-z A-Z 0-9 = . - _ + @ : & ^ % ! $
-EMAIL = re.compile(r"^[A-Za-z0-9=._+:&^%!$-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-
 
 def create_customer(
     session: Session, *, email: str, name: str = "", external_ref: str | None = None,
     now: datetime,
 ) -> Customer:  # fmt: skip
-    if not EMAIL.fullmatch(email):
-        raise DomainError(f"email {email!r} is not an address Toast accepts", field="email")
+    email = inputs.email(email, field="email")  # the rules of billing.domain.inputs
+    name = inputs.text(name, field="name", allow_empty=True)
+    if external_ref is not None:
+        external_ref = inputs.text(external_ref, field="ref")
     customer = Customer(email=email, name=name, external_ref=external_ref, created_at=now)
     session.add(customer)
     session.flush()

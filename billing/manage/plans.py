@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel import Session, col, select
 
-from billing.domain import money
+from billing.domain import inputs, money
 from billing.domain.states import IntervalUnit, PlanKind
 from billing.domain.states import SubscriptionStatus as S
 from billing.errors import DomainError, NotFound
@@ -29,7 +28,7 @@ class PlanCreate(BaseModel):
     installments: int | None = Field(default=None, ge=1, le=120)
     interval_unit: IntervalUnit = IntervalUnit.MONTH
     interval_count: int = Field(default=1, ge=1, le=365)
-    max_cycles: int | None = Field(default=None, ge=1)
+    max_cycles: int | None = Field(default=None, ge=1, le=100_000)
     anchor_day: int | None = Field(default=None, ge=1, le=31)
     timezone: str = "America/New_York"
     local_time: str = "10:00"
@@ -40,11 +39,17 @@ class PlanCreate(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
-        return value
+        return inputs.timezone(value, field="timezone")
+
+    @field_validator("name", "check_item")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return inputs.text(value, field="text")
+
+    @field_validator("location_guid")
+    @classmethod
+    def _location(cls, value: str) -> str:
+        return inputs.guid(value, field="location_guid")
 
     @field_validator("local_time")
     @classmethod
@@ -55,6 +60,11 @@ class PlanCreate(BaseModel):
 
     @model_validator(mode="after")
     def _amounts_fit_kind(self) -> PlanCreate:
+        inputs.plan_shape(
+            kind=self.kind, amount_cents=self.amount_cents, total_cents=self.total_cents,
+            installments=self.installments, interval_unit=self.interval_unit,
+            anchor_day=self.anchor_day,
+        )  # fmt: skip
         if self.kind == PlanKind.INSTALLMENT:
             if self.total_cents is None or self.installments is None:
                 raise ValueError("an INSTALLMENT plan needs total_cents and installments")

@@ -28,6 +28,7 @@ def serve_command(
 
     Example: billing sandbox serve --port 8790 --location 6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a01
     """
+    from billing.cli.ports import ensure_free
     from billing.sandbox.server import serve
 
     if capture not in ("immediate", "cutoff"):
@@ -38,6 +39,7 @@ def serve_command(
             uuid.UUID(guid)
         except ValueError:
             raise typer.BadParameter(f"--location {guid!r} is not a GUID") from None
+    ensure_free(host, port)
     config = SandboxConfig(locations=tuple(location) or (DEFAULT_LOCATION,), host=host,
                            port=port, test_mode=test_mode, capture=mode)
     typer.echo(f"sandbox on http://{host}:{port} locations={','.join(config.locations)} "
