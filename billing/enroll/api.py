@@ -35,6 +35,7 @@ from billing.enroll.models import (
     SubscriptionPublic,
 )
 from billing.errors import (
+    AmbiguousLookup,
     BillingError,
     ConfigError,
     DomainError,
@@ -195,7 +196,8 @@ def _reason(exc: StarletteHTTPException) -> str:
 def _status_for(exc: BillingError) -> int:
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, service.IdempotencyConflict | DuplicateKey | InvalidTransition):
+    if isinstance(exc, service.IdempotencyConflict | DuplicateKey | InvalidTransition
+                  | AmbiguousLookup):  # fmt: skip
         return 409
     if isinstance(exc, service.EnrollmentFailed | toast_errors.ToastAPIError):
         return 502
