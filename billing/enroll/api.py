@@ -64,7 +64,8 @@ CustomerRef = Annotated[str, Path(min_length=1, max_length=254, pattern=r"^[\x21
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or wrong API key"},
     404: {"model": Problem, "description": "Unknown plan, enrollment, customer or subscription"},
-    409: {"model": Problem, "description": "Idempotency-Key reused, or a state conflict"},
+    409: {"model": Problem, "description": "Idempotency-Key reused, a state conflict, an email "
+          "taken by a customer with another reference, or an ambiguous customer"},
     413: {"model": Problem, "description": "Request body over `serve.max_body_bytes`"},
     422: {"model": Problem, "description": "Invalid request: `fields` names the culprits"},
 }
