@@ -5,11 +5,13 @@
     ├── DomainError              a rule of the pure core was broken
     │   ├── InvalidAmount        amount outside 1..99,999,999 minor units, or unsupported currency
     │   ├── InvalidSchedule      a billing rule that cannot produce due dates
-    │   └── InvalidTransition    a state change that the lifecycle does not allow
+    │   ├── InvalidTransition    a state change that the lifecycle does not allow
+    │   └── AmbiguousLookup      a reference that matches more than one row
     ├── StoreError               the schedule store refused a write
     │   ├── ChargeAlreadyExists      uq_charge_subscription_cycle
     │   ├── AttemptAlreadyOpen       uq_attempt_one_unsettled
     │   ├── DuplicateKey             another named unique constraint
+    │   │   └── DuplicateEmail       uq_customer_email_key (one customer per email)
     │   └── NotFound                 a row looked up by id does not exist
     └── ToastError               defined in billing.toast.errors (transport / API axes)
 
@@ -52,6 +54,10 @@ class InvalidTransition(DomainError):
         self.target = target
 
 
+class AmbiguousLookup(DomainError):
+    pass
+
+
 class StoreError(BillingError):
     pass
 
@@ -68,6 +74,17 @@ class ChargeAlreadyExists(DuplicateKey):
 
 class AttemptAlreadyOpen(DuplicateKey):
     pass
+
+
+class DuplicateEmail(DuplicateKey):
+    """One customer per email address, compared case-insensitively."""
+
+    def __init__(
+        self, constraint: str = "uq_customer_email_key", message: str | None = None,
+        *, field: str = "email",
+    ) -> None:  # fmt: skip
+        super().__init__(constraint, message or "a customer with this email already exists")
+        self.field = field
 
 
 class NotFound(StoreError):

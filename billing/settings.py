@@ -6,6 +6,7 @@ calls ``load_settings()`` once and passes the result down; nothing here is modul
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,8 @@ from billing.errors import ConfigError
 
 DEFAULT_LOCATION = "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a01"
 PLACEHOLDER_SECRET = "sandbox-client-secret"
+SANDBOX_API_KEY = "sandbox-api-key"  # the default key: refused in production
+MIN_PRODUCTION_API_KEY = 32  # characters
 ENV_PREFIX = "BILLING_"
 
 
@@ -127,6 +130,18 @@ class DunningSettings(BaseModel):
         return value
 
 
+class ServeSettings(BaseModel):
+    docs: Literal["auto", "public", "key", "off"] = Field(
+        "auto",
+        description="/docs and /openapi.json: public, behind the API key, or off "
+        "(auto: public in sandbox mode, key in production)",
+    )
+    max_body_bytes: int = Field(
+        65_536, ge=1_024, le=16 * 1_048_576,
+        description="Largest request body `billing serve` reads (413 beyond)",
+    )  # fmt: skip
+
+
 class BillingSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -141,8 +156,9 @@ class BillingSettings(BaseSettings):
     )
     database_url: str = Field("sqlite:///billing.db", description="SQLAlchemy database URL")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
-    api_key: SecretStr = Field(SecretStr("sandbox-api-key"), description="Enrollment API key")
+    api_key: SecretStr = Field(SecretStr(SANDBOX_API_KEY), description="Enrollment API key")
     toast: ToastSettings = Field(default_factory=ToastSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     dunning: DunningSettings = Field(default_factory=DunningSettings)
 
@@ -162,11 +178,21 @@ class BillingSettings(BaseSettings):
                 raise ValueError(
                     "toast.client_secret: the sandbox placeholder is refused in production"
                 )
-            if self.api_key.get_secret_value() == "sandbox-api-key":
+            if self.api_key.get_secret_value() == SANDBOX_API_KEY:
                 raise ValueError("api_key: the sandbox placeholder is refused in production")
             if not self.toast.base_url.startswith("https://"):
                 raise ValueError("toast.base_url: production needs https://")
+            if self.serve.docs == "public":
+                raise ValueError("serve.docs: production serves the docs behind the key or not "
+                                 "at all (key or off)")  # fmt: skip
         return self
+
+    @property
+    def docs_access(self) -> Literal["public", "key", "off"]:
+        """Who may read /docs and /openapi.json (``auto`` resolved by mode)."""
+        if self.serve.docs == "auto":
+            return "public" if self.mode == "sandbox" else "key"
+        return self.serve.docs
 
     @classmethod
     def settings_customise_sources(
@@ -183,6 +209,49 @@ class BillingSettings(BaseSettings):
             dotenv_settings,
             TomlConfigSettingsSource(settings_cls),
         )
+
+
+def api_key_problem(settings: BillingSettings) -> str | None:
+    """Why ``billing serve`` must not start with this API key (None: it may). An empty key
+    would let every request in, so it is refused in every mode."""
+    key = settings.api_key.get_secret_value()
+    if not key.strip():
+        return "api_key (BILLING_API_KEY) is empty: set the enrollment API key to serve"
+    if settings.mode == "production":
+        if key == SANDBOX_API_KEY:
+            return "api_key (BILLING_API_KEY): the sandbox default is refused in production"
+        if len(key) < MIN_PRODUCTION_API_KEY:
+            return (f"api_key (BILLING_API_KEY) is {len(key)} characters: production needs "
+                    f"at least {MIN_PRODUCTION_API_KEY}")  # fmt: skip
+    return None
+
+
+def sandbox_exposure(settings: BillingSettings) -> str | None:
+    """In sandbox mode, what looks like a real Toast account (a non-placeholder secret, a
+    non-loopback Toast URL): sandbox mode relaxes the checks meant for real money."""
+    if settings.mode != "sandbox":
+        return None
+    reasons = []
+    if settings.toast.client_secret.get_secret_value() != PLACEHOLDER_SECRET:
+        reasons.append("toast.client_secret is not the sandbox placeholder")
+    urls = {"toast.base_url": settings.toast.base_url,
+            "toast.orders_base_url": settings.toast.orders_base_url}  # fmt: skip
+    reasons += [f"{name} is not on loopback" for name, url in urls.items()
+                if url and not _is_loopback(url)]  # fmt: skip
+    if not reasons:
+        return None
+    return ("sandbox mode (BILLING_MODE=sandbox) with what looks like a real Toast account: "
+            + "; ".join(reasons) + ". Use BILLING_MODE=production for real money")  # fmt: skip
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def default_config_file() -> Path | None:

@@ -14,7 +14,8 @@ T0 = datetime(2027, 1, 1, 15, 0, tzinfo=UTC)
 
 
 def subscription(session: Session) -> Subscription:
-    customer = Customer(email="ann@example.com", name="Ann", created_at=T0)
+    email = f"ann-{uuid.uuid4().hex[:8]}@example.com"  # one customer per email
+    customer = Customer(email=email, email_key=email, name="Ann", created_at=T0)
     session.add(customer)
     session.flush()
     mandate = Mandate(

@@ -61,7 +61,7 @@ COMMANDS = {spec.name: spec for spec in (
     Spec("simulate", "billing.cli.engine_cmd:simulate", "Advance a simulated clock tick by tick "
          "up to --until, charging what falls due.", ENGINE),
     Spec("serve", "billing.cli.serve_cmd:serve", "Serve the enrollment API (OpenAPI at /docs); "
-         "in sandbox mode also the demo site at /.", ENGINE),
+         "with --demo-site also the demo site at /.", ENGINE),
     Spec("upcoming", "billing.cli.overview_cmd:upcoming", "Forecast the charges due in the next "
          "days: materialized charges plus the cycles active subscriptions will produce "
          "(nothing is written), with totals per plan and per location.", INSIGHT),

@@ -201,16 +201,8 @@ def _movable(session: Session, sub: Subscription) -> list[Charge]:
 
 
 def _customer(session: Session, ref: str) -> Customer:
-    """By local id, email or the merchant's own reference."""
-    local_id = int(ref) if ref.isdigit() and len(ref) <= 9 else -1
-    found = session.exec(
-        select(Customer).where(
-            (Customer.email == ref) | (Customer.external_ref == ref) | (Customer.id == local_id)
-        ).order_by(col(Customer.id))
-    ).first()  # fmt: skip
-    if found is None:
-        raise NotFound(f"unknown customer {ref!r}", field="customer")
-    return found
+    """By local id, email (any case) or the merchant's own reference; never a guess."""
+    return members.get_customer(session, ref)
 
 
 def _subscription(session: Session, subscription_id: int) -> Subscription:

@@ -14,6 +14,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from http import HTTPStatus
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
@@ -21,9 +22,10 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Re
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from billing.clock import Clock
-from billing.enroll import accounts, present, service
+from billing.enroll import accounts, docs, edges, present, service
 from billing.enroll.models import (
     CustomerSubscriptions,
     EnrollmentComplete,
@@ -32,8 +34,16 @@ from billing.enroll.models import (
     Problem,
     SubscriptionPublic,
 )
-from billing.errors import BillingError, DomainError, DuplicateKey, InvalidTransition, NotFound
-from billing.settings import BillingSettings
+from billing.errors import (
+    AmbiguousLookup,
+    BillingError,
+    ConfigError,
+    DomainError,
+    DuplicateKey,
+    InvalidTransition,
+    NotFound,
+)
+from billing.settings import BillingSettings, api_key_problem
 from billing.store.db import Store
 from billing.toast import errors as toast_errors
 from billing.toast.facade import ToastClient
@@ -54,7 +64,9 @@ CustomerRef = Annotated[str, Path(min_length=1, max_length=254, pattern=r"^[\x21
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or wrong API key"},
     404: {"model": Problem, "description": "Unknown plan, enrollment, customer or subscription"},
-    409: {"model": Problem, "description": "Idempotency-Key reused, or a state conflict"},
+    409: {"model": Problem, "description": "Idempotency-Key reused, a state conflict, an email "
+          "taken by a customer with another reference, or an ambiguous customer"},
+    413: {"model": Problem, "description": "Request body over `serve.max_body_bytes`"},
     422: {"model": Problem, "description": "Invalid request: `fields` names the culprits"},
 }
 
@@ -67,12 +79,18 @@ def create_app(
     *,
     with_demo_site: bool = False,
 ) -> FastAPI:
+    """Refuses (ConfigError) a key that would let anyone in: see ``api_key_problem``."""
+    problem = api_key_problem(settings)
+    if problem is not None:
+        raise ConfigError(problem, field="api_key")
     app = FastAPI(
         title="billing enrollment API",
         version="1",
         description="Enroll customers' cards through Toast's hosted checkout; manage their "
         "subscriptions. Authenticate with `Authorization: Bearer <api_key>`.",
-        openapi_url="/openapi.json",
+        openapi_url=None,  # served by ``docs`` (offline assets; public, keyed or off)
+        docs_url=None,
+        redoc_url=None,
     )
 
     async def context() -> AsyncIterator[service.Context]:  # the demo site's, in-loop
@@ -94,7 +112,7 @@ def create_app(
 
     def authenticate(credentials: HTTPAuthorizationCredentials | None = scheme) -> None:
         given = credentials.credentials.encode() if credentials else b""
-        if not hmac.compare_digest(given, key):
+        if not (key and hmac.compare_digest(given, key)):  # an empty key never matches
             raise HTTPException(401, "missing or invalid API key",
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
 
@@ -102,6 +120,8 @@ def create_app(
     _routes(router, run)
     app.include_router(router)
     _handlers(app)
+    docs.mount(app, access=settings.docs_access, key=key)
+    app.add_middleware(edges.Edges, max_body_bytes=settings.serve.max_body_bytes)
     if with_demo_site:
         from billing.enroll import demo_site
 
@@ -164,10 +184,21 @@ def _problem(status: int, message: str, field: str | None = None, **extra: Any) 
     return JSONResponse({**body, **extra}, status_code=status)
 
 
+def _reason(exc: StarletteHTTPException) -> str:
+    """The detail given, or the status phrase in lower case ("method not allowed")."""
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "error"
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail else phrase
+    return detail.lower() if detail == phrase else detail
+
+
 def _status_for(exc: BillingError) -> int:
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, service.IdempotencyConflict | DuplicateKey | InvalidTransition):
+    if isinstance(exc, service.IdempotencyConflict | DuplicateKey | InvalidTransition
+                  | AmbiguousLookup):  # fmt: skip
         return 409
     if isinstance(exc, service.EnrollmentFailed | toast_errors.ToastAPIError):
         return 502
@@ -177,6 +208,19 @@ def _status_for(exc: BillingError) -> int:
 
 
 def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Starlette's and FastAPI's own errors (401, 404, 405, ...) in the same shape."""
+        response = _problem(exc.status_code, _reason(exc))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("enrollment_api_unexpected", extra={"action": "enrollment_api_unexpected",
+                  "error": type(exc).__name__, "path": request.url.path})  # fmt: skip
+        return _problem(500, "internal error")
+
     @app.exception_handler(BillingError)
     async def billing_error(request: Request, exc: BillingError) -> JSONResponse:
         status = _status_for(exc)

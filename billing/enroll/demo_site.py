@@ -1,4 +1,4 @@
-"""The demo merchant website served by ``billing serve`` in sandbox mode.
+"""The demo merchant website served by ``billing serve --demo-site`` (sandbox mode only).
 
 Three offers ("Join the wine club", "Pay the catering deposit in installments", "Hold a
 reservation with a card"). The site plays the merchant's server: it starts the enrollment

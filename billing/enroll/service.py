@@ -22,7 +22,7 @@ from billing.domain import calendar
 from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
 from billing.enroll import cards, first_payment
 from billing.enroll.models import CardIn, EnrollmentCreate, EnrollmentStatus, Purpose
-from billing.errors import DomainError, DuplicateKey, NotFound
+from billing.errors import AmbiguousLookup, DomainError, DuplicateEmail, DuplicateKey, NotFound
 from billing.manage import members, plans
 from billing.store import events
 from billing.store.db import Store
@@ -93,7 +93,8 @@ async def start(
                 )
         except DuplicateKey:  # a concurrent request with the same key won
             existing = _by_key(ctx.store, key)
-            assert existing is not None
+            if existing is None:  # another constraint (e.g. the customer's email)
+                raise
     if existing.request_hash != digest:
         raise IdempotencyConflict(
             "this Idempotency-Key was already used for a different enrollment",
@@ -175,13 +176,24 @@ def _start_date(asked: date | None, today: date, *, bounded: bool = True) -> dat
 
 
 def find_or_create_customer(session: Session, spec: EnrollmentCreate, *, now: datetime) -> Customer:
-    """The merchant's reference identifies a returning customer; else a new one."""
+    """The merchant's reference identifies a returning customer; without one, the email does
+    (any case). An email that belongs to a customer with another reference is refused."""
     data = spec.customer
     if data.reference is not None:
         query = select(Customer).where(Customer.external_ref == data.reference)
         found = session.exec(query).first()
         if found is not None:
             return found
+    taken = members.by_email(session, data.email)
+    if len(taken) > 1:
+        ids = ", ".join(str(c.id) for c in taken)
+        raise AmbiguousLookup(f"customer.email is shared by customers {ids}: send the "
+                              "customer's reference", field="customer.email")  # fmt: skip
+    if taken and data.reference is None:
+        return taken[0]
+    if taken:
+        raise DuplicateEmail(message=f"customer.email belongs to customer {taken[0].id}, "
+                             "who has another reference", field="customer.email")  # fmt: skip
     return members.create_customer(
         session, email=data.email, name=data.name, external_ref=data.reference, now=now
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from billing.domain import inputs, lifecycle, purpose
 from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
 from billing.engine import materialize
-from billing.errors import DomainError, NotFound
+from billing.errors import AmbiguousLookup, DomainError, DuplicateEmail, NotFound
 from billing.store import events
 from billing.store.tables import Customer, Mandate, Plan, Subscription
 
@@ -18,26 +18,51 @@ def create_customer(
     session: Session, *, email: str, name: str = "", external_ref: str | None = None,
     now: datetime,
 ) -> Customer:  # fmt: skip
+    """One customer per email address (case-insensitive): a second one is refused, naming
+    the customer who has it (the database's uq_customer_email_key is the backstop)."""
     email = inputs.email(email, field="email")  # the rules of billing.domain.inputs
     name = inputs.text(name, field="name", allow_empty=True)
     if external_ref is not None:
         external_ref = inputs.text(external_ref, field="ref")
-    customer = Customer(email=email, name=name, external_ref=external_ref, created_at=now)
+    taken = by_email(session, email)
+    if taken:
+        owner = taken[0]
+        message = f"email {_short(owner.email)!r} already belongs to customer {owner.id}"
+        raise DuplicateEmail(message=f"{message} (emails are unique, in any case)")
+    customer = Customer(email=email, email_key=email.lower(), name=name,
+                        external_ref=external_ref, created_at=now)  # fmt: skip
     session.add(customer)
     session.flush()
     return customer
 
 
+def by_email(session: Session, email: str) -> list[Customer]:
+    """Customers with this address in any case (more than one only for rows older than
+    uq_customer_email_key)."""
+    query = select(Customer).where(func.lower(Customer.email) == email.lower())
+    return list(session.exec(query.order_by(col(Customer.id))).all())
+
+
 def get_customer(session: Session, ref: str) -> Customer:
-    """By local id, email or the merchant's own reference."""
+    """By local id, email (any case) or the merchant's own reference; a reference that
+    matches more than one customer is refused rather than answered with the first."""
+    local_id = int(ref) if ref.isdigit() and len(ref) <= 9 else -1
     query = select(Customer).where(
-        (Customer.email == ref) | (Customer.external_ref == ref)
-        | (Customer.id == (int(ref) if ref.isdigit() else -1))
-    )  # fmt: skip
-    customer = session.exec(query).first()
-    if customer is None:
-        raise NotFound(f"unknown customer {ref!r}", field="customer")
-    return customer
+        (func.lower(Customer.email) == ref.lower()) | (Customer.external_ref == ref)
+        | (Customer.id == local_id)
+    ).order_by(col(Customer.id))  # fmt: skip
+    found = session.exec(query).all()
+    if not found:
+        raise NotFound(f"unknown customer {_short(ref)!r}", field="customer")
+    if len(found) > 1:
+        ids = ", ".join(str(c.id) for c in found)
+        raise AmbiguousLookup(f"{_short(ref)!r} matches customers {ids}: use the customer id",
+                              field="customer")  # fmt: skip
+    return found[0]
+
+
+def _short(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else value[:limit] + "..."
 
 
 def add_active_mandate(

@@ -12,7 +12,13 @@ from functools import cache
 from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 
-from billing.errors import AttemptAlreadyOpen, ChargeAlreadyExists, DuplicateKey, StoreError
+from billing.errors import (
+    AttemptAlreadyOpen,
+    ChargeAlreadyExists,
+    DuplicateEmail,
+    DuplicateKey,
+    StoreError,
+)
 from billing.store.tables import metadata
 
 _DOMAIN_ERRORS: dict[str, tuple[type[DuplicateKey], str]] = {
@@ -24,6 +30,7 @@ _DOMAIN_ERRORS: dict[str, tuple[type[DuplicateKey], str]] = {
         AttemptAlreadyOpen,
         "this charge already has an unsettled attempt",
     ),
+    "uq_customer_email_key": (DuplicateEmail, "a customer with this email already exists"),
 }
 
 

@@ -42,11 +42,19 @@ def _status(default: str) -> Any:
 
 
 class Customer(SQLModel, table=True):
+    """``email_key`` is the email in lower case, unique: one customer per address. It is null
+    only on rows that migration 0003 found sharing an address with an older customer (their
+    lookups by email are refused as ambiguous)."""
+
     __tablename__ = "customer"
-    __table_args__ = (UniqueConstraint("external_ref", name="uq_customer_external_ref"),)
+    __table_args__ = (
+        UniqueConstraint("external_ref", name="uq_customer_external_ref"),
+        UniqueConstraint("email_key", name="uq_customer_email_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254)
+    email_key: str | None = Field(default=None, max_length=254)
     name: str = Field(default="", max_length=200)
     external_ref: str | None = Field(default=None, max_length=200)
     toast_customer_id: str | None = Field(default=None, max_length=64)

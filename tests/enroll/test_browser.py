@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,12 +76,12 @@ def env(real_time_sandbox: SandboxHandle, tmp_path: Path) -> dict[str, str]:
             "BILLING_API_KEY": API_KEY, "BILLING_TOAST__LOCATION_GUID": LOCATION}  # fmt: skip
 
 
-@pytest.fixture
-def site(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def _serving(env: dict[str, str], tmp_path: Path, *args: str) -> Iterator[str]:
     port, log = _free_port(), tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "billing.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "billing.cli", "serve", "--port", str(port), *args],
             env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
@@ -93,6 +94,20 @@ def site(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture
+def site(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """`billing serve --demo-site`: the API and the demo site."""
+    with _serving(env, tmp_path, "--demo-site") as url:
+        yield url
+
+
+@pytest.fixture
+def api_only(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """`billing serve`: the API alone."""
+    with _serving(env, tmp_path) as url:
+        yield url
 
 
 def _join_wine_club(site: str, email: str, *, pay_now: bool = False) -> str:
@@ -208,3 +223,27 @@ async def _items(base_url: str, kind: str) -> list[dict[str, Any]]:
         return await control.items(kind)
     finally:
         await control.aclose()
+
+
+def test_the_api_docs_render_in_a_browser_with_no_network(api_only: str) -> None:
+    site = api_only
+    _need(Path(CHROMIUM).exists(), f"Debian's chromium is NOT installed at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need(False, "Playwright's Python package is NOT installed (pip install -e '.[dev]')")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            elsewhere: list[str] = []  # anything not served by billing serve is refused
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+                site) else (elsewhere.append(route.request.url), route.abort())[1])  # fmt: skip
+            page.goto(f"{site}/docs")
+            # Then Swagger UI rendered the schema from /openapi.json: the title and a route
+            page.locator(".swagger-ui .info .title").wait_for(timeout=15_000)
+            assert "billing enrollment API" in page.locator(".swagger-ui .info .title").inner_text()
+            page.get_by_text("/v1/enrollments", exact=True).first.wait_for(timeout=15_000)
+            assert elsewhere == []
+        finally:
+            browser.close()

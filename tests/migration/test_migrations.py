@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, inspect
 
 from billing.store import migrate
 from billing.store.tables import metadata
 from tests.databases import empty_database_url
+
+T0 = datetime(2027, 1, 1, tzinfo=UTC)
 
 
 def _tables(url: str) -> set[str]:
@@ -48,3 +52,53 @@ def test_cli_db_upgrade_is_idempotent(backend: str, tmp_path: Path) -> None:
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd=tmp_path)
     assert "already at" in second.stdout
     assert _tables(url) == set(metadata.tables)
+
+
+def test_0003_keeps_existing_duplicate_emails_and_lookups_refuse_them(
+    backend: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import column, insert, table, text
+
+    from billing.errors import AmbiguousLookup, DuplicateEmail
+    from billing.manage import members
+    from billing.store.db import Store
+    from billing.store.tables import Customer
+    from billing.store.types import UTCDateTime
+
+    old_customer = table("customer", column("email"), column("name"),
+                         column("created_at", UTCDateTime()))  # fmt: skip
+
+    # Given a store from before 0003 in which two customers share an address (any case)
+    url = empty_database_url(backend, tmp_path)
+    migrate.upgrade(url, "0002")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for email in ("ann@example.com", "bob@example.com", "ANN@example.com"):
+                conn.execute(insert(old_customer).values(email=email, name="", created_at=T0))
+    finally:
+        engine.dispose()
+    # When it is upgraded, Then nothing is merged or lost: the oldest holder gets the key
+    migrate.upgrade(url)
+    migrate.check(url)
+    store = Store.from_url(url)
+    try:
+        with store.transaction() as session:
+            keys = session.execute(text("SELECT id, email_key FROM customer ORDER BY id")).all()
+            assert [tuple(row) for row in keys] == [
+                (1, "ann@example.com"), (2, "bob@example.com"), (3, None)
+            ]
+            # And a lookup by the shared address is refused rather than answered with one
+            with pytest.raises(AmbiguousLookup, match="customers 1, 3"):
+                members.get_customer(session, "ann@example.com")
+            assert members.get_customer(session, "3").email == "ANN@example.com"
+            assert members.get_customer(session, "BOB@example.com").id == 2
+        # And a new duplicate is refused, by the code and by the database's constraint
+        with pytest.raises(DuplicateEmail), store.transaction() as session:
+            members.create_customer(session, email="Bob@Example.com", now=T0)
+        with pytest.raises(DuplicateEmail), store.transaction() as session:
+            session.add(Customer(email="x@example.com", email_key="bob@example.com", created_at=T0))
+    finally:
+        store.dispose()
+    migrate.downgrade(url, "0002")
+    migrate.upgrade(url)
