@@ -147,8 +147,10 @@ def _blocked(row: Any, now: datetime) -> str | None:
     """Why a charge must not be sent (a doomed charge is not sent), or None."""
     if row.mandate_status != MandateStatus.ACTIVE or not row.toast_mandate_id:
         return f"mandate is {row.mandate_status}"
-    if row.card_exp_month and row.card_exp_year and dunning.card_expired(
-        row.card_exp_month, row.card_exp_year, now.date()
+    if (
+        row.card_exp_month
+        and row.card_exp_year
+        and dunning.card_expired(row.card_exp_month, row.card_exp_year, now.date())
     ):
         expiry = f"{row.card_exp_month:02d}/{row.card_exp_year % 100:02d}"
         return f"card expired {expiry}: ask the customer for a new card"
@@ -270,8 +272,10 @@ def ended_mandates(store: Store, *, limit: int) -> list[MandateToRevoke]:
         rows = conn.execute(hot.ENDED_MANDATES, {"limit": limit}).all()
     return [
         MandateToRevoke(
-            mandate_id=row.id, toast_mandate_id=row.toast_mandate_id,
-            location_guid=row.location_guid, payment_method_id=row.toast_payment_method_id,
+            mandate_id=row.id,
+            toast_mandate_id=row.toast_mandate_id,
+            location_guid=row.location_guid,
+            payment_method_id=row.toast_payment_method_id,
         )
         for row in rows
     ]
@@ -372,9 +376,7 @@ def _end_dunning(
     _move_subscription(sub, outcome)
     if outcome == SubscriptionStatus.CANCELLED:
         sub.cancelled_at = now
-    events.emit(
-        session, at=now, entity="subscription", entity_id=sub.id or 0, type=str(outcome)
-    )
+    events.emit(session, at=now, entity="subscription", entity_id=sub.id or 0, type=str(outcome))
 
 
 def unknown(store: Store, job: ChargeJob, *, now: datetime, reason: str) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from billing.engine.jobs import ChargeJob
 from billing.store.db import Store
@@ -29,19 +30,22 @@ def next_check_delay(check_count: int) -> timedelta | None:
     return BACKOFF[check_count] if check_count < len(BACKOFF) else HOURLY
 
 
+def stale_attempts(dialect: str, *, now: datetime, limit: int) -> SelectOfScalar[Attempt]:
+    """The reconciler's scan: a range scan of the partial index ``ix_attempt_recheck``."""
+    stmt = (
+        select(Attempt)
+        .where(text("settled_at IS NULL"))
+        .where(col(Attempt.next_check_at) <= now)
+        .order_by(col(Attempt.next_check_at))
+        .limit(limit)
+    )
+    return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
+
+
 def claim_stale(store: Store, *, now: datetime, lease_s: float, limit: int) -> list[ChargeJob]:
     """Unsettled attempts whose next read-back is due, leased by pushing ``next_check_at``."""
     with store.transaction() as session:
-        stmt = (
-            select(Attempt)
-            .where(text("settled_at IS NULL"))
-            .where(col(Attempt.next_check_at) <= now)
-            .order_by(col(Attempt.next_check_at))
-            .limit(limit)
-        )
-        if store.dialect == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        attempts = list(session.exec(stmt).all())
+        attempts = list(session.exec(stale_attempts(store.dialect, now=now, limit=limit)).all())
         jobs = []
         for attempt in attempts:
             attempt.next_check_at = now + timedelta(seconds=lease_s)

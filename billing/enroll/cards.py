@@ -54,9 +54,7 @@ async def lookup(
 ) -> Summary:
     if toast_customer_id and intent.payment_method_id:
         try:
-            saved = await toast.customers.list_payment_methods(
-                toast_customer_id, location=location
-            )
+            saved = await toast.customers.list_payment_methods(toast_customer_id, location=location)
         except errors.ToastError:
             saved = None
         for method in saved.payment_methods if saved else []:
@@ -67,4 +65,3 @@ async def lookup(
     if hint is not None:
         return Summary(hint.brand.upper(), hint.last_four, (hint.exp_month, hint.exp_year))
     return Summary()
-

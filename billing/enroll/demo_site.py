@@ -81,9 +81,7 @@ def _page(title: str, body: str) -> HTMLResponse:
     )
 
 
-def mount(
-    app: FastAPI, *, settings: BillingSettings, context: ContextFactory
-) -> None:
+def mount(app: FastAPI, *, settings: BillingSettings, context: ContextFactory) -> None:
     sandbox = settings.toast.base_url
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(sandbox))
     ctx_of: Callable[[], AbstractAsyncContextManager[service.Context]] = asynccontextmanager(
@@ -94,7 +92,8 @@ def mount(
     async def index() -> Response:
         items = "".join(
             f"<div class='offer'><a href='/demo/join/{o.slug}'>{html.escape(o.title)}</a>"
-            f" <span>{html.escape(o.blurb)}</span></div>" for o in OFFERS
+            f" <span>{html.escape(o.blurb)}</span></div>"
+            for o in OFFERS
         )
         return _page("The Sandbox Bistro", items)
 

@@ -50,12 +50,21 @@ def subscription(item: accounts.SubscriptionRow) -> SubscriptionPublic:
 def account(item: accounts.Account) -> CustomerSubscriptions:
     customer = item.customer
     return CustomerSubscriptions(
-        customer=CustomerPublic(id=customer.id or 0, email=customer.email, name=customer.name,
-                                reference=customer.external_ref),
+        customer=CustomerPublic(
+            id=customer.id or 0,
+            email=customer.email,
+            name=customer.name,
+            reference=customer.external_ref,
+        ),
         subscriptions=[subscription(s) for s in item.subscriptions],
         upcoming_charges=[
-            ChargePublic(subscription_id=u.subscription_id, cycle=u.cycle, due_at=u.due_at,
-                         amount_cents=u.amount_cents, status=u.status)
+            ChargePublic(
+                subscription_id=u.subscription_id,
+                cycle=u.cycle,
+                due_at=u.due_at,
+                amount_cents=u.amount_cents,
+                status=u.status,
+            )
             for u in item.upcoming
         ],
     )

@@ -233,8 +233,10 @@ async def open_intent(ctx: Context, enrollment_id: str) -> str | None:
         mandate = session.get(Mandate, row.mandate_id)
         assert mandate is not None
         mandate.setup_intent_id = intent.id
-    log.info("enrollment_intent_created",
-             extra={"action": "enrollment_intent_created", "enrollment": enrollment_id})
+    log.info(
+        "enrollment_intent_created",
+        extra={"action": "enrollment_intent_created", "enrollment": enrollment_id},
+    )
     return intent.session_secret.get_secret_value() if intent.session_secret else ""
 
 

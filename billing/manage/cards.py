@@ -25,9 +25,7 @@ def replace_mandate(session: Session, *, old: Mandate, new: Mandate, now: dateti
     if new.status != MandateStatus.ACTIVE:
         raise DomainError(f"the new mandate is {new.status}, not active", field="mandate")
     session.execute(
-        update(Subscription)
-        .where(col(Subscription.mandate_id) == old.id)
-        .values(mandate_id=new.id)
+        update(Subscription).where(col(Subscription.mandate_id) == old.id).values(mandate_id=new.id)
     )
     moved = 0
     for charge in session.exec(
@@ -37,9 +35,13 @@ def replace_mandate(session: Session, *, old: Mandate, new: Mandate, now: dateti
             continue  # the reconciler settles it on the old card first
         charge.mandate_id = new.id  # type: ignore[assignment]
         if charge.status in _RETRY_NOW:
-            charge.status = lifecycle.transition(
-                "charge", ChargeStatus(charge.status), ChargeStatus.RETRY_SCHEDULED
-            ) if charge.status != ChargeStatus.RETRY_SCHEDULED else charge.status
+            charge.status = (
+                lifecycle.transition(
+                    "charge", ChargeStatus(charge.status), ChargeStatus.RETRY_SCHEDULED
+                )
+                if charge.status != ChargeStatus.RETRY_SCHEDULED
+                else charge.status
+            )
             charge.next_attempt_at = now
         moved += 1
     old.replaced_by_id = new.id

@@ -67,8 +67,9 @@ class Endpoint:
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/authentication/v1/authentication/login", auth.login, auth=False),
     Endpoint("POST", "/v1/customers", customers.create, "required"),
-    Endpoint("GET", "/v1/customers/{id}/payment-methods", customers.list_payment_methods,
-             "required"),
+    Endpoint(
+        "GET", "/v1/customers/{id}/payment-methods", customers.list_payment_methods, "required"
+    ),
     Endpoint("POST", "/v1/setup-intents", setup_intents.create),
     Endpoint("GET", "/v1/setup-intents/{id}", setup_intents.get),
     Endpoint("POST", "/v1/setup-intents/{id}", setup_intents.update),
@@ -83,8 +84,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/v1/payment-intents/{id}", payment_intents.update, "required"),
     Endpoint("POST", "/v1/payment-intents/{id}/confirm", payment_intents.confirm, "required"),
     Endpoint("POST", "/orders/v2/orders", orders.create_order, "required"),
-    Endpoint("POST", "/orders/v2/orders/{order}/checks/{check}/payments", orders.add_payments,
-             "required"),
+    Endpoint(
+        "POST", "/orders/v2/orders/{order}/checks/{check}/payments", orders.add_payments, "required"
+    ),
     Endpoint("GET", "/orders/v2/payments/{guid}", orders.get_payment, "required"),
 )
 
@@ -118,6 +120,7 @@ class Sandbox:
     def _endpoint(self, endpoint: Endpoint) -> Callable[[Request], Any]:
         async def handle(request: Request) -> Response:
             return await self.dispatch(request, endpoint)
+
         return handle
 
     async def dispatch(self, request: Request, endpoint: Endpoint) -> Response:
@@ -140,8 +143,15 @@ class Sandbox:
         else:
             retry_after = None
         response = self._response(status, payload, decision, request_id, retry_after)
-        self.state.record_request(request.method, request.url.path, raw_location, status, mono,
-                                  mono + self.epoch_offset, plan.label)
+        self.state.record_request(
+            request.method,
+            request.url.path,
+            raw_location,
+            status,
+            mono,
+            mono + self.epoch_offset,
+            plan.label,
+        )
         return LostResponse(response) if plan.lose_response else response
 
     def _plan(self, request: Request) -> FaultPlan:
@@ -163,36 +173,50 @@ class Sandbox:
         if plan.error_status is not None:
             raise ServerError(plan.error_status, "injected server error (not processed)")
 
-    def _run(self, request: Request, endpoint: Endpoint, raw_location: str | None,
-             body: Any) -> Reply:
+    def _run(
+        self, request: Request, endpoint: Endpoint, raw_location: str | None, body: Any
+    ) -> Reply:
         state = self.state
         state.tick()
         if endpoint.auth:
             auth.verify(state, request.headers.get("authorization"))
         location = self._location(raw_location, endpoint.location)
-        call = Call(location=location, body=body, params=request.path_params,
-                    headers=request.headers)
+        call = Call(
+            location=location, body=body, params=request.path_params, headers=request.headers
+        )
         return endpoint.op(state, call)
 
     def _location(self, raw: str | None, rule: LocationRule) -> str | None:
         if raw is None:
             if rule == "required":
-                raise InvalidRequest("Toast-Restaurant-External-ID header is required",
-                                     field="Toast-Restaurant-External-ID")
+                raise InvalidRequest(
+                    "Toast-Restaurant-External-ID header is required",
+                    field="Toast-Restaurant-External-ID",
+                )
             return None
         location = canonical_uuid(raw)
         if location is None:
-            raise InvalidRequest("Toast-Restaurant-External-ID must be a GUID",
-                                 field="Toast-Restaurant-External-ID")
+            raise InvalidRequest(
+                "Toast-Restaurant-External-ID must be a GUID", field="Toast-Restaurant-External-ID"
+            )
         if location not in self.state.locations:
             # ASSUMPTION: an unknown or not-enabled location is refused with 403.
-            refuse = Unauthorized if self.config.assumptions.unknown_location_status == 401 else (
-                Forbidden)
+            refuse = (
+                Unauthorized
+                if self.config.assumptions.unknown_location_status == 401
+                else (Forbidden)
+            )
             raise refuse("restaurant location is not accessible to this client")
         return location
 
-    def _response(self, status: int, payload: Any, decision: Decision, request_id: str,
-                  retry_after: int | None) -> Response:
+    def _response(
+        self,
+        status: int,
+        payload: Any,
+        decision: Decision,
+        request_id: str,
+        retry_after: int | None,
+    ) -> Response:
         headers = {
             "X-Toast-RateLimit-By": "GLOBAL",
             "X-Toast-RateLimit-Remaining": str(decision.remaining),

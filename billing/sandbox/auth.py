@@ -22,8 +22,13 @@ def _b64(data: bytes) -> str:
 def _jwt(client_id: str, issued: datetime, expires: datetime) -> str:
     """A JWT-shaped token whose ``exp`` claim is the expiry (the signature is random)."""
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = {"sub": client_id, "iat": int(issued.timestamp()), "exp": int(expires.timestamp()),
-              "jti": secrets.token_hex(8), "userAccessType": "TOAST_MACHINE_CLIENT"}
+    claims = {
+        "sub": client_id,
+        "iat": int(issued.timestamp()),
+        "exp": int(expires.timestamp()),
+        "jti": secrets.token_hex(8),
+        "userAccessType": "TOAST_MACHINE_CLIENT",
+    }
     return f"{header}.{_b64(json.dumps(claims).encode())}.{_b64(secrets.token_bytes(32))}"
 
 
@@ -39,9 +44,17 @@ def login(state: SandboxState, call: Call) -> Reply:
     now = state.clock.now()
     token, expires = _current_or_new(state, now)
     remaining = max(0, int((expires - now).total_seconds()))
-    return 200, {"token": {"tokenType": "Bearer", "scope": None, "expiresIn": remaining,
-                           "accessToken": token, "idToken": None, "refreshToken": None},
-                 "status": "SUCCESS"}
+    return 200, {
+        "token": {
+            "tokenType": "Bearer",
+            "scope": None,
+            "expiresIn": remaining,
+            "accessToken": token,
+            "idToken": None,
+            "refreshToken": None,
+        },
+        "status": "SUCCESS",
+    }
 
 
 def _current_or_new(state: SandboxState, now: datetime) -> tuple[str, datetime]:

@@ -93,7 +93,10 @@ def _settle(
 
 
 def _finish_payment(
-    state: SandboxState, intent: PaymentIntent, method: PaymentMethod, outcome: Outcome,
+    state: SandboxState,
+    intent: PaymentIntent,
+    method: PaymentMethod,
+    outcome: Outcome,
     when: datetime,
 ) -> None:
     if not outcome.approved:
@@ -106,8 +109,13 @@ def _finish_payment(
     intent.latest_card = method.card_json()
     if not intent.off_session and intent.standing_instruction_type is not None:
         intent.mandate_id = _create_mandate(
-            state, method, intent.standing_instruction_type, intent.id,
-            intent.customer_id, intent.location, when,
+            state,
+            method,
+            intent.standing_instruction_type,
+            intent.id,
+            intent.customer_id,
+            intent.location,
+            when,
         ).id
     _save_to_profile(method, intent.customer_id)
     state.record_authorization(intent, when)
@@ -123,7 +131,10 @@ def verify_setup(state: SandboxState, intent: SetupIntent, method: PaymentMethod
 
 
 def _finish_setup(
-    state: SandboxState, intent: SetupIntent, method: PaymentMethod, outcome: Outcome,
+    state: SandboxState,
+    intent: SetupIntent,
+    method: PaymentMethod,
+    outcome: Outcome,
     when: datetime,
 ) -> None:
     if not outcome.approved:
@@ -135,8 +146,13 @@ def _finish_setup(
     if intent.usage == "OFF_SESSION":
         assert intent.standing_instruction_type is not None
         intent.mandate_id = _create_mandate(
-            state, method, intent.standing_instruction_type, intent.id,
-            intent.customer_id, intent.location, when,
+            state,
+            method,
+            intent.standing_instruction_type,
+            intent.id,
+            intent.customer_id,
+            intent.location,
+            when,
         ).id
     elif method.usage is None:
         method.usage = "ON_SESSION"  # ASSUMPTION: an ON_SESSION setup saves the card for CIT.
@@ -144,13 +160,23 @@ def _finish_setup(
 
 
 def _create_mandate(
-    state: SandboxState, method: PaymentMethod, instruction: str, original: str,
-    customer_id: str | None, location: str | None, when: datetime,
+    state: SandboxState,
+    method: PaymentMethod,
+    instruction: str,
+    original: str,
+    customer_id: str | None,
+    location: str | None,
+    when: datetime,
 ) -> Mandate:
     mandate = Mandate(
-        id=state.new_id(), customer_id=customer_id, payment_method_id=method.id,
-        original_transaction_id=original, standing_instruction_type=instruction,
-        status="ACTIVE", created_at=when, location=location,
+        id=state.new_id(),
+        customer_id=customer_id,
+        payment_method_id=method.id,
+        original_transaction_id=original,
+        standing_instruction_type=instruction,
+        status="ACTIVE",
+        created_at=when,
+        location=location,
     )
     state.add_mandate(mandate)
     # ASSUMPTION: consent upgrades the method's usage so it can serve MIT.

@@ -125,5 +125,11 @@ def _confirm(sandbox: Sandbox, body: JSON) -> JSON:
             confirm["customerId"] = intent.customer_id
         _, done = payment_intents.confirm(state, call)
         error = done.get("lastPaymentError")
-    return {"intentId": done["id"], "status": done["status"], "mandateId": done.get("mandateId"),
-            "paymentMethodId": method["id"], "card": method["card"], "error": error}
+    return {
+        "intentId": done["id"],
+        "status": done["status"],
+        "mandateId": done.get("mandateId"),
+        "paymentMethodId": method["id"],
+        "card": method["card"],
+        "error": error,
+    }

@@ -11,8 +11,9 @@ from billing.sandbox.assumptions import render
 from billing.sandbox.config import SandboxConfig
 from billing.settings import DEFAULT_LOCATION
 
-app = typer.Typer(help="The Toast sandbox (emulator of the hosted-checkout APIs).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The Toast sandbox (emulator of the hosted-checkout APIs).", no_args_is_help=True
+)
 
 
 @app.command("serve")
@@ -20,7 +21,8 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", help="Bind address"),
     port: int = typer.Option(8790, help="Port (0 = ephemeral)"),
     location: list[str] = typer.Option(  # noqa: B008 - Typer's declaration style
-        [], "--location", help="A location GUID the sandbox knows (repeatable)"),
+        [], "--location", help="A location GUID the sandbox knows (repeatable)"
+    ),
     test_mode: bool = typer.Option(True, help="Serve the /__sandbox__/ control API"),
     capture: str = typer.Option("immediate", help="immediate | cutoff"),
 ) -> None:
@@ -38,10 +40,17 @@ def serve_command(
             uuid.UUID(guid)
         except ValueError:
             raise typer.BadParameter(f"--location {guid!r} is not a GUID") from None
-    config = SandboxConfig(locations=tuple(location) or (DEFAULT_LOCATION,), host=host,
-                           port=port, test_mode=test_mode, capture=mode)
-    typer.echo(f"sandbox on http://{host}:{port} locations={','.join(config.locations)} "
-               f"test_mode={test_mode}")
+    config = SandboxConfig(
+        locations=tuple(location) or (DEFAULT_LOCATION,),
+        host=host,
+        port=port,
+        test_mode=test_mode,
+        capture=mode,
+    )
+    typer.echo(
+        f"sandbox on http://{host}:{port} locations={','.join(config.locations)} "
+        f"test_mode={test_mode}"
+    )
     serve(config)
 
 

@@ -31,18 +31,26 @@ Handler = Callable[["Sandbox", Request], Awaitable[Any]]
 
 def routes(sandbox: Sandbox) -> list[Route]:
     table: list[tuple[str, str, Handler]] = [
-        ("GET", "/clock", get_clock), ("POST", "/clock", set_clock),
-        ("POST", "/reset", reset), ("GET", "/faults", get_faults),
-        ("POST", "/faults", set_faults), ("POST", "/tokens/invalidate", invalidate),
+        ("GET", "/clock", get_clock),
+        ("POST", "/clock", set_clock),
+        ("POST", "/reset", reset),
+        ("GET", "/faults", get_faults),
+        ("POST", "/faults", set_faults),
+        ("POST", "/tokens/invalidate", invalidate),
         ("GET", "/payment-intents", list_payment_intents),
-        ("GET", "/setup-intents", list_setup_intents), ("GET", "/mandates", list_mandates),
-        ("GET", "/payment-methods", list_payment_methods), ("GET", "/customers", list_customers),
-        ("GET", "/order-payments", list_order_payments), ("GET", "/requests", list_requests),
-        ("GET", "/stats", stats), ("POST", "/cards-on-file", card_on_file),
+        ("GET", "/setup-intents", list_setup_intents),
+        ("GET", "/mandates", list_mandates),
+        ("GET", "/payment-methods", list_payment_methods),
+        ("GET", "/customers", list_customers),
+        ("GET", "/order-payments", list_order_payments),
+        ("GET", "/requests", list_requests),
+        ("GET", "/stats", stats),
+        ("POST", "/cards-on-file", card_on_file),
         ("GET", "/assumptions", assumptions),
     ]
-    return [Route(PREFIX + path, _wrap(sandbox, fn), methods=[method])
-            for method, path, fn in table]
+    return [
+        Route(PREFIX + path, _wrap(sandbox, fn), methods=[method]) for method, path, fn in table
+    ]
 
 
 def _wrap(sandbox: Sandbox, fn: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -53,6 +61,7 @@ def _wrap(sandbox: Sandbox, fn: Handler) -> Callable[[Request], Awaitable[Respon
         except SandboxApiError as exc:
             status, payload = exc.status_code(), exc.body("control")
         return Response(json.dumps(payload), status, media_type="application/json")
+
     return handle
 
 
@@ -116,29 +125,51 @@ async def invalidate(sandbox: Sandbox, request: Request) -> Any:
 
 
 async def list_payment_intents(sandbox: Sandbox, request: Request) -> Any:
-    return {"items": [{**pi.to_json(), "location": pi.location,
-                       "authorizationAttempts": pi.attempts}
-                      for pi in sandbox.state.t.payment_intents.values()]}
+    return {
+        "items": [
+            {**pi.to_json(), "location": pi.location, "authorizationAttempts": pi.attempts}
+            for pi in sandbox.state.t.payment_intents.values()
+        ]
+    }
 
 
 async def list_setup_intents(sandbox: Sandbox, request: Request) -> Any:
-    return {"items": [{**si.to_json(), "location": si.location}
-                      for si in sandbox.state.t.setup_intents.values()]}
+    return {
+        "items": [
+            {**si.to_json(), "location": si.location}
+            for si in sandbox.state.t.setup_intents.values()
+        ]
+    }
 
 
 async def list_mandates(sandbox: Sandbox, request: Request) -> Any:
-    return {"items": [{**m.to_json(), "location": m.location}
-                      for m in sandbox.state.t.mandates.values()]}
+    return {
+        "items": [
+            {**m.to_json(), "location": m.location} for m in sandbox.state.t.mandates.values()
+        ]
+    }
 
 
 async def list_payment_methods(sandbox: Sandbox, request: Request) -> Any:
-    return {"items": [{**pm.to_json(), "customerId": pm.customer_id, "detached": pm.detached,
-                       "saved": pm.saved} for pm in sandbox.state.t.payment_methods.values()]}
+    return {
+        "items": [
+            {
+                **pm.to_json(),
+                "customerId": pm.customer_id,
+                "detached": pm.detached,
+                "saved": pm.saved,
+            }
+            for pm in sandbox.state.t.payment_methods.values()
+        ]
+    }
 
 
 async def list_customers(sandbox: Sandbox, request: Request) -> Any:
-    return {"items": [{**c.to_json(), "location": c.location}
-                      for c in sandbox.state.t.customers.values()]}
+    return {
+        "items": [
+            {**c.to_json(), "location": c.location} for c in sandbox.state.t.customers.values()
+        ]
+    }
 
 
 async def list_order_payments(sandbox: Sandbox, request: Request) -> Any:
@@ -150,8 +181,10 @@ async def list_requests(sandbox: Sandbox, request: Request) -> Any:
     location, path = query.get("location"), query.get("path")
     method, status = query.get("method"), query.get("status")
     items = [
-        r.to_json() for r in sandbox.state.requests
-        if (location is None or r.location == location) and (path is None or path in r.path)
+        r.to_json()
+        for r in sandbox.state.requests
+        if (location is None or r.location == location)
+        and (path is None or path in r.path)
         and (method is None or r.method == method.upper())
         and (status is None or str(r.status) == status)
     ]
@@ -171,22 +204,41 @@ async def card_on_file(sandbox: Sandbox, request: Request) -> Any:
     body = await _body(request)
     state = sandbox.state
     location = canonical_uuid(body.get("location")) or next(iter(sorted(state.locations)))
-    instruction = enum_field(body, "standingInstructionType", STANDING_INSTRUCTIONS,
-                             default="RECURRING")
-    setup = {"usage": "OFF_SESSION", "standingInstructionType": instruction,
-             "customerId": body.get("customerId")}
+    instruction = enum_field(
+        body, "standingInstructionType", STANDING_INSTRUCTIONS, default="RECURRING"
+    )
+    setup = {
+        "usage": "OFF_SESSION",
+        "standingInstructionType": instruction,
+        "customerId": body.get("customerId"),
+    }
     _, intent = setup_intents.create(state, Call(location=location, body=setup))
     expiry = body.get("expiry") or {"month": "12", "year": str(state.clock.now().year + 3)}
-    card = {"type": "CARD", "usage": "OFF_SESSION", "card": {
-        "number": str(body.get("cardNumber", "4111111111111111")), "cvv": "123",
-        "expiry": expiry}}
-    headers = {"toast-session-secret": intent["sessionSecret"],
-               "toast-idempotency-key": str(uuid.uuid4())}
+    card = {
+        "type": "CARD",
+        "usage": "OFF_SESSION",
+        "card": {
+            "number": str(body.get("cardNumber", "4111111111111111")),
+            "cvv": "123",
+            "expiry": expiry,
+        },
+    }
+    headers = {
+        "toast-session-secret": intent["sessionSecret"],
+        "toast-idempotency-key": str(uuid.uuid4()),
+    }
     _, method = payment_methods.create(state, Call(location=location, body=card, headers=headers))
     confirm = {"sessionSecret": intent["sessionSecret"], "paymentMethodId": method["id"]}
     _, done = setup_intents.confirm(
-        state, Call(location=location, body=confirm, params={"id": intent["id"]}))
-    return {"setupIntentId": done["id"], "paymentMethodId": method["id"],
-            "mandateId": done["mandateId"], "status": done["status"],
-            "lastSetupError": done["lastSetupError"], "customerId": done["customerId"],
-            "location": location, "card": method["card"]}
+        state, Call(location=location, body=confirm, params={"id": intent["id"]})
+    )
+    return {
+        "setupIntentId": done["id"],
+        "paymentMethodId": method["id"],
+        "mandateId": done["mandateId"],
+        "status": done["status"],
+        "lastSetupError": done["lastSetupError"],
+        "customerId": done["customerId"],
+        "location": location,
+        "card": method["card"],
+    }

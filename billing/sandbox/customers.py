@@ -15,7 +15,9 @@ def create(state: SandboxState, call: Call) -> Reply:
     description = str_field(body, "description", required=True)
     # ASSUMPTION: a second customer with the same externalReferenceId is a new record.
     customer = Customer(
-        id=state.new_id(), external_reference_id=str(external), description=str(description),
+        id=state.new_id(),
+        external_reference_id=str(external),
+        description=str(description),
         location=str(call.location),
     )
     state.t.customers[customer.id] = customer
@@ -29,7 +31,8 @@ def list_payment_methods(state: SandboxState, call: Call) -> Reply:
     # ASSUMPTION: only cards saved to the profile (ON_SESSION / ON_AND_OFF_SESSION after a
     # successful confirm) are listed; a card-on-file without a customer never appears.
     methods = [
-        method.list_item() for method in state.t.payment_methods.values()
+        method.list_item()
+        for method in state.t.payment_methods.values()
         if method.saved and method.customer_id == customer_id and not method.detached
     ]
     return 200, {"results": len(methods), "paymentMethods": methods}

@@ -40,20 +40,36 @@ class SandboxApiError(Exception):
 
     def body(self, request_id: str) -> dict[str, Any]:
         return error_body(
-            self.status_code(), self.code, self.message, request_id,
-            field=self.field, can_retry=self.can_retry,
+            self.status_code(),
+            self.code,
+            self.message,
+            request_id,
+            field=self.field,
+            can_retry=self.can_retry,
         )
 
 
 def error_body(
-    status: int, code: int, message: str, request_id: str, *,
-    field: str | None = None, can_retry: bool | None = None,
+    status: int,
+    code: int,
+    message: str,
+    request_id: str,
+    *,
+    field: str | None = None,
+    can_retry: bool | None = None,
 ) -> dict[str, Any]:
     """Toast's ``ErrorMessage`` shape (payments reference version)."""
     return {
-        "status": status, "code": code, "message": message, "messageKey": None,
-        "fieldName": field, "link": None, "requestId": request_id, "developerMessage": None,
-        "errors": [], "canRetry": can_retry,
+        "status": status,
+        "code": code,
+        "message": message,
+        "messageKey": None,
+        "fieldName": field,
+        "link": None,
+        "requestId": request_id,
+        "developerMessage": None,
+        "errors": [],
+        "canRetry": can_retry,
     }
 
 

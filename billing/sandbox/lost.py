@@ -23,10 +23,20 @@ class LostResponse(Response):
         transport: Any = getattr(cycle, "transport", None)
         body = self.inner.body
         if body:
-            await send({"type": "http.response.start", "status": self.inner.status_code,
-                        "headers": self.inner.raw_headers})
-            await send({"type": "http.response.body", "body": bytes(body[: len(body) // 2]),
-                        "more_body": True})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.inner.status_code,
+                    "headers": self.inner.raw_headers,
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": bytes(body[: len(body) // 2]),
+                    "more_body": True,
+                }
+            )
         if transport is None:
             return  # the server closes a connection whose response is incomplete
         transport.close()

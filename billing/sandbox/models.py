@@ -22,8 +22,11 @@ class Customer:
     location: str
 
     def to_json(self) -> JSON:
-        return {"id": self.id, "externalReferenceId": self.external_reference_id,
-                "description": self.description}
+        return {
+            "id": self.id,
+            "externalReferenceId": self.external_reference_id,
+            "description": self.description,
+        }
 
 
 @dataclass(slots=True, kw_only=True)
@@ -52,19 +55,34 @@ class PaymentMethod:
         return {"brand": self.brand, "lastFour": self.last_four, "expiry": self.expiry()}
 
     def to_json(self) -> JSON:
-        card = {"firstSix": self.first_six, "lastFour": self.last_four, "expiry": self.expiry(),
-                "brand": self.brand, "type": self.brand, "fingerprint": self.fingerprint,
-                "funding": "CREDIT"}
+        card = {
+            "firstSix": self.first_six,
+            "lastFour": self.last_four,
+            "expiry": self.expiry(),
+            "brand": self.brand,
+            "type": self.brand,
+            "fingerprint": self.fingerprint,
+            "funding": "CREDIT",
+        }
         return {"id": self.id, "type": "CARD", "usage": self.usage, "card": card}
 
     def list_item(self) -> JSON:
-        return {"id": self.id, "type": "CARD", "cardType": self.brand, "lastFour": self.last_four,
-                "month": self.exp_month, "year": self.exp_year,
-                "card": {"lastFour": self.last_four, "expiry": self.expiry(), "type": self.brand}}
+        return {
+            "id": self.id,
+            "type": "CARD",
+            "cardType": self.brand,
+            "lastFour": self.last_four,
+            "month": self.exp_month,
+            "year": self.exp_year,
+            "card": {"lastFour": self.last_four, "expiry": self.expiry(), "type": self.brand},
+        }
 
     def detach_json(self) -> JSON:
-        return {"id": self.id, "type": "CARD",
-                "card": {"lastFour": self.last_four, "expiry": self.expiry(), "type": self.brand}}
+        return {
+            "id": self.id,
+            "type": "CARD",
+            "card": {"lastFour": self.last_four, "expiry": self.expiry(), "type": self.brand},
+        }
 
 
 @dataclass(slots=True, kw_only=True)
@@ -80,12 +98,16 @@ class Mandate:
     external_reference_id: str | None = None
 
     def to_json(self) -> JSON:
-        return {"id": self.id, "customerId": self.customer_id,
-                "paymentMethodId": self.payment_method_id,
-                "originalTransactionId": self.original_transaction_id,
-                "standingInstructionType": self.standing_instruction_type,
-                "status": self.status, "createdAt": iso(self.created_at),
-                "externalReferenceId": self.external_reference_id}
+        return {
+            "id": self.id,
+            "customerId": self.customer_id,
+            "paymentMethodId": self.payment_method_id,
+            "originalTransactionId": self.original_transaction_id,
+            "standingInstructionType": self.standing_instruction_type,
+            "status": self.status,
+            "createdAt": iso(self.created_at),
+            "externalReferenceId": self.external_reference_id,
+        }
 
 
 @dataclass(slots=True, kw_only=True)
@@ -104,12 +126,20 @@ class SetupIntent:
     last_setup_error: JSON | None = None
 
     def to_json(self) -> JSON:
-        return {"id": self.id, "customerId": self.customer_id,
-                "sessionSecret": self.session_secret, "paymentMethodId": self.payment_method_id,
-                "status": self.status, "usage": self.usage, "creationDate": iso(self.created_at),
-                "standingInstructionType": self.standing_instruction_type,
-                "mandateId": self.mandate_id, "externalReferenceId": self.external_reference_id,
-                "paymentMethodTypes": ["CARD"], "lastSetupError": self.last_setup_error}
+        return {
+            "id": self.id,
+            "customerId": self.customer_id,
+            "sessionSecret": self.session_secret,
+            "paymentMethodId": self.payment_method_id,
+            "status": self.status,
+            "usage": self.usage,
+            "creationDate": iso(self.created_at),
+            "standingInstructionType": self.standing_instruction_type,
+            "mandateId": self.mandate_id,
+            "externalReferenceId": self.external_reference_id,
+            "paymentMethodTypes": ["CARD"],
+            "lastSetupError": self.last_setup_error,
+        }
 
 
 @dataclass(slots=True, kw_only=True)
@@ -140,19 +170,30 @@ class PaymentIntent:
 
     def to_json(self) -> JSON:
         return {
-            "id": self.id, "externalReferenceId": self.external_reference_id,
-            "sessionSecret": self.session_secret, "amount": self.amount,
-            "currency": self.currency, "captureMethod": "MANUAL", "status": self.status,
-            "paymentMethodId": self.payment_method_id, "creationDate": iso(self.created_at),
-            "setupFutureUsage": self.usage, "usage": self.usage, "customerId": self.customer_id,
-            "amountDetails": {"tip": self.tip, "surcharge": self.surcharge,
-                              "lineItemModifiers": self.line_item_modifiers},
+            "id": self.id,
+            "externalReferenceId": self.external_reference_id,
+            "sessionSecret": self.session_secret,
+            "amount": self.amount,
+            "currency": self.currency,
+            "captureMethod": "MANUAL",
+            "status": self.status,
+            "paymentMethodId": self.payment_method_id,
+            "creationDate": iso(self.created_at),
+            "setupFutureUsage": self.usage,
+            "usage": self.usage,
+            "customerId": self.customer_id,
+            "amountDetails": {
+                "tip": self.tip,
+                "surcharge": self.surcharge,
+                "lineItemModifiers": self.line_item_modifiers,
+            },
             "email": self.email,
             "paymentMethodConfigurationDetails": {"id": self.configuration_id},
             "latestPayment": None if self.latest_card is None else {"card": self.latest_card},
             "offSession": self.off_session,
             "standingInstructionType": self.standing_instruction_type,
-            "mandateId": self.mandate_id, "lastPaymentError": self.last_payment_error,
+            "mandateId": self.mandate_id,
+            "lastPaymentError": self.last_payment_error,
         }
 
 
@@ -178,12 +219,20 @@ class LedgerEntry:
 
     def to_json(self) -> JSON:
         return {
-            "guid": self.guid, "paymentIntentId": self.payment_intent_id,
-            "location": self.location, "amount": self.amount, "tipAmount": self.tip,
-            "status": self.status, "orderGuid": self.order_guid, "checkGuid": self.check_guid,
-            "authorizedAt": iso(self.authorized_at), "appliedAt": iso(self.applied_at),
-            "capturedAt": iso(self.captured_at), "voidedAt": iso(self.voided_at),
-            "offSession": self.off_session, "mandateId": self.mandate_id,
+            "guid": self.guid,
+            "paymentIntentId": self.payment_intent_id,
+            "location": self.location,
+            "amount": self.amount,
+            "tipAmount": self.tip,
+            "status": self.status,
+            "orderGuid": self.order_guid,
+            "checkGuid": self.check_guid,
+            "authorizedAt": iso(self.authorized_at),
+            "appliedAt": iso(self.applied_at),
+            "capturedAt": iso(self.captured_at),
+            "voidedAt": iso(self.voided_at),
+            "offSession": self.off_session,
+            "mandateId": self.mandate_id,
         }
 
 

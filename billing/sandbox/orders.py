@@ -22,8 +22,13 @@ def create_order(state: SandboxState, call: Call) -> Reply:
         raise InvalidRequest("an order needs at least one check", field="checks")
     planned = [_plan_payments(state, call, check) for check in checks]
     now = state.clock.now()
-    order = Order(guid=state.new_id(), location=str(call.location), created_at=now,
-                  business_date=state.business_date(now), checks=[])
+    order = Order(
+        guid=state.new_id(),
+        location=str(call.location),
+        created_at=now,
+        business_date=state.business_date(now),
+        checks=[],
+    )
     for check_body, (entries, others) in zip(checks, planned, strict=True):
         guid = canonical_uuid(check_body.get("guid")) or state.new_id()
         check = Check(guid=guid)
@@ -82,18 +87,25 @@ def _plan_payments(
 
 def _authorized_entry(state: SandboxState, location: str, payment: JSON) -> LedgerEntry:
     guid = canonical_uuid(payment.get("guid"))
-    entry = next((e for e in state.t.ledger_by_guid.get(guid or "", [])
-                  if e.location == location and e.status == "AUTHORIZED"
-                  and e.order_guid is None), None)
+    entry = next(
+        (
+            e
+            for e in state.t.ledger_by_guid.get(guid or "", [])
+            if e.location == location and e.status == "AUTHORIZED" and e.order_guid is None
+        ),
+        None,
+    )
     if entry is None:
         raise InvalidRequest(
             "no authorized, unapplied hosted-checkout payment with this guid at this location",
-            field="payments.guid")
+            field="payments.guid",
+        )
     amount, tip = _cents(payment, "amount"), _cents(payment, "tipAmount")
     if amount != entry.amount - entry.tip or tip != entry.tip:
         # ASSUMPTION: the check payment must match the authorization exactly (no partials).
-        raise InvalidRequest("amount and tipAmount must equal the authorized amount and tip",
-                             field="payments.amount")
+        raise InvalidRequest(
+            "amount and tipAmount must equal the authorized amount and tip", field="payments.amount"
+        )
     return entry
 
 
@@ -105,7 +117,10 @@ def _cents(payment: JSON, name: str) -> int:
 
 
 def _apply(
-    state: SandboxState, order: Order, check: Check, entries: list[LedgerEntry],
+    state: SandboxState,
+    order: Order,
+    check: Check,
+    entries: list[LedgerEntry],
     others: list[JSON],
 ) -> None:
     for entry in entries:
@@ -113,10 +128,17 @@ def _apply(
         state.apply_to_check(entry, order.guid, check.guid)
     for other in others:
         guid = canonical_uuid(other.get("guid")) or state.new_id()
-        stored = {"guid": guid, "entityType": "OrderPayment", "type": "OTHER",
-                  "amount": other.get("amount"), "tipAmount": other.get("tipAmount", 0),
-                  "paymentStatus": "CAPTURED", "orderGuid": order.guid,
-                  "checkGuid": check.guid, "_location": order.location}
+        stored = {
+            "guid": guid,
+            "entityType": "OrderPayment",
+            "type": "OTHER",
+            "amount": other.get("amount"),
+            "tipAmount": other.get("tipAmount", 0),
+            "paymentStatus": "CAPTURED",
+            "orderGuid": order.guid,
+            "checkGuid": check.guid,
+            "_location": order.location,
+        }
         state.t.other_payments[guid] = stored
         check.other_payments.append(stored)
         check.payment_guids.append(guid)
@@ -124,26 +146,44 @@ def _apply(
 
 def payment_json(entry: LedgerEntry) -> JSON:
     return {
-        "guid": entry.guid, "entityType": "OrderPayment", "type": "CREDIT",
-        "amount": (entry.amount - entry.tip) / 100, "tipAmount": entry.tip / 100,
-        "amountTendered": entry.amount / 100, "paymentStatus": entry.status,
-        "cardType": entry.card.get("brand"), "last4Digits": entry.card.get("lastFour"),
+        "guid": entry.guid,
+        "entityType": "OrderPayment",
+        "type": "CREDIT",
+        "amount": (entry.amount - entry.tip) / 100,
+        "tipAmount": entry.tip / 100,
+        "amountTendered": entry.amount / 100,
+        "paymentStatus": entry.status,
+        "cardType": entry.card.get("brand"),
+        "last4Digits": entry.card.get("lastFour"),
         # ASSUMPTION: merchant-initiated payments show PARTNER_ECOM_COF, others KEYED.
         "cardEntryMode": "PARTNER_ECOM_COF" if entry.off_session else "KEYED",
-        "paidDate": iso(entry.applied_at), "refundStatus": "NONE", "voidInfo": None,
-        "orderGuid": entry.order_guid, "checkGuid": entry.check_guid,
+        "paidDate": iso(entry.applied_at),
+        "refundStatus": "NONE",
+        "voidInfo": None,
+        "orderGuid": entry.order_guid,
+        "checkGuid": entry.check_guid,
     }
 
 
 def order_json(state: SandboxState, order: Order) -> JSON:
-    by_guid = {e.guid: e for c in order.checks for g in c.payment_guids
-               for e in state.t.ledger_by_guid.get(g, []) if e.order_guid == order.guid}
+    by_guid = {
+        e.guid: e
+        for c in order.checks
+        for g in c.payment_guids
+        for e in state.t.ledger_by_guid.get(g, [])
+        if e.order_guid == order.guid
+    }
     checks = []
     for check in order.checks:
         payments = [payment_json(by_guid[g]) for g in check.payment_guids if g in by_guid]
-        payments += [{k: v for k, v in p.items() if not k.startswith("_")}
-                     for p in check.other_payments]
+        payments += [
+            {k: v for k, v in p.items() if not k.startswith("_")} for p in check.other_payments
+        ]
         checks.append({"guid": check.guid, "entityType": "Check", "payments": payments})
-    return {"guid": order.guid, "entityType": "Order", "businessDate": order.business_date,
-            "createdDate": iso(order.created_at), "checks": checks}
-
+    return {
+        "guid": order.guid,
+        "entityType": "Order",
+        "businessDate": order.business_date,
+        "createdDate": iso(order.created_at),
+        "checks": checks,
+    }

@@ -39,13 +39,19 @@ def create(state: SandboxState, call: Call) -> Reply:
     external = uuid_field(body, "externalReferenceId", required=True)
     intent_id = state.new_id()
     intent = PaymentIntent(
-        id=intent_id, external_reference_id=str(external),
-        session_secret=state.new_secret("PI", intent_id), amount=int(amount or 0),
-        currency="USD", created_at=state.clock.now(), location=call.location,
+        id=intent_id,
+        external_reference_id=str(external),
+        session_secret=state.new_secret("PI", intent_id),
+        amount=int(amount or 0),
+        currency="USD",
+        created_at=state.clock.now(),
+        location=call.location,
         configuration_id=uuid_field(body, "paymentMethodConfigurationId") or DEFAULT_CONFIGURATION,
-        customer_id=_customer(state, body), email=email_field(body),
-        standing_instruction_type=enum_field(body, "standingInstructionType",
-                                             STANDING_INSTRUCTIONS),
+        customer_id=_customer(state, body),
+        email=email_field(body),
+        standing_instruction_type=enum_field(
+            body, "standingInstructionType", STANDING_INSTRUCTIONS
+        ),
     )
     _attach_initial_method(state, intent, body)
     _apply_mit(state, intent, body)
@@ -86,8 +92,9 @@ def _apply_mit(state: SandboxState, intent: PaymentIntent, body: JSON) -> None:
     _check_mandate_usable(state, mandate, intent.location)
     wanted = intent.standing_instruction_type
     if wanted is not None and wanted != mandate.standing_instruction_type:
-        raise InvalidRequest("standingInstructionType does not match the mandate",
-                             field="standingInstructionType")
+        raise InvalidRequest(
+            "standingInstructionType does not match the mandate", field="standingInstructionType"
+        )
     intent.mandate_id = mandate.id
     intent.standing_instruction_type = mandate.standing_instruction_type
 
@@ -127,8 +134,9 @@ def update(state: SandboxState, call: Call) -> Reply:
     details = object_field(body, "amountDetails") or {}
     tip = int_field(details, "tip", lo=0)
     if amount is not None and amount != intent.amount and tip is None:
-        raise InvalidRequest("amountDetails.tip is required when amount changes",
-                             field="amountDetails.tip")
+        raise InvalidRequest(
+            "amountDetails.tip is required when amount changes", field="amountDetails.tip"
+        )
     new_amount = intent.amount if amount is None else amount
     if tip is not None and tip > new_amount:
         raise InvalidRequest("tip cannot exceed the amount", field="amountDetails.tip")
@@ -140,7 +148,8 @@ def update(state: SandboxState, call: Call) -> Reply:
     intent.email = email_field(body) or intent.email
     intent.customer_id = _customer(state, body) or intent.customer_id
     intent.external_reference_id = (
-        uuid_field(body, "externalReferenceId") or intent.external_reference_id)
+        uuid_field(body, "externalReferenceId") or intent.external_reference_id
+    )
     return 200, intent.to_json()
 
 
@@ -151,8 +160,11 @@ def confirm(state: SandboxState, call: Call) -> Reply:
     intent.email = email_field(body) or intent.email
     if intent.email is None:
         raise InvalidRequest("email must be given on create, update or confirm", field="email")
-    method = _mandate_method(state, intent, body) if intent.off_session else (
-        _customer_method(state, intent, body))
+    method = (
+        _mandate_method(state, intent, body)
+        if intent.off_session
+        else (_customer_method(state, intent, body))
+    )
     authorize_payment(state, intent, method)
     return 200, intent.to_json()
 
@@ -162,8 +174,9 @@ def _check_secret(state: SandboxState, intent: PaymentIntent, body: JSON) -> Non
     secret = str_field(body, "sessionSecret", required=required)
     if secret is not None and secret != intent.session_secret:
         # ASSUMPTION: a wrong session secret is a 400.
-        raise InvalidRequest("sessionSecret does not match the payment intent",
-                             field="sessionSecret")
+        raise InvalidRequest(
+            "sessionSecret does not match the payment intent", field="sessionSecret"
+        )
 
 
 def _mandate_method(state: SandboxState, intent: PaymentIntent, body: JSON) -> PaymentMethod:

@@ -25,12 +25,14 @@ from billing.sandbox.validate import PM_USAGES, canonical_uuid, enum_field, obje
 def create(state: SandboxState, call: Call) -> Reply:
     secret = call.headers.get("toast-session-secret")
     if not secret:
-        raise InvalidRequest("Toast-Session-Secret header is required",
-                             field="Toast-Session-Secret")
+        raise InvalidRequest(
+            "Toast-Session-Secret header is required", field="Toast-Session-Secret"
+        )
     key = canonical_uuid(call.headers.get("toast-idempotency-key"))
     if key is None:
-        raise InvalidRequest("Toast-Idempotency-Key header is required (a UUID)",
-                             field="Toast-Idempotency-Key")
+        raise InvalidRequest(
+            "Toast-Idempotency-Key header is required (a UUID)", field="Toast-Idempotency-Key"
+        )
     body = call.json()
     digest = _request_hash(secret, body)
     now = state.clock.now()
@@ -53,7 +55,8 @@ def _scoped_intent(state: SandboxState, secret: str) -> PaymentIntent | SetupInt
     intent_id = state.t.secrets.get(secret)
     if intent_id is None:
         raise PaymentMethodNotScoped(
-            "payment method not found or hasn't been scoped to payment or setup intent")
+            "payment method not found or hasn't been scoped to payment or setup intent"
+        )
     payment = state.t.payment_intents.get(intent_id)
     if payment is None:
         return state.setup_intent(intent_id)
@@ -71,8 +74,7 @@ def _create(state: SandboxState, secret: str, body: JSON) -> Reply:
         raise InvalidRequest("type CARD_PRESENT is reserved", field="type")
     usage = enum_field(body, "usage", PM_USAGES)
     if usage in ("ON_SESSION", "ON_AND_OFF_SESSION") and intent.customer_id is None:
-        raise InvalidRequest("saving a card needs an intent created with customerId",
-                             field="usage")
+        raise InvalidRequest("saving a card needs an intent created with customerId", field="usage")
     method = _new_method(state, object_field(body, "card") or {}, usage, intent)
     state.t.payment_methods[method.id] = method
     intent.payment_method_id = method.id
@@ -89,11 +91,19 @@ def _new_method(
     if profile.behaviour == "expires_next_month":
         month, year = _next_month(state.clock.now())
     return PaymentMethod(
-        id=state.new_id(), usage=usage, first_six=number[:6], last_four=number[-4:],
-        exp_month=month, exp_year=year, brand=cards.brand(number),
-        fingerprint=cards.fingerprint(number), behaviour=profile.behaviour,
-        decline_type=profile.decline_type, decline_code=profile.decline_code,
-        scope_intent_id=intent.id, customer_id=intent.customer_id,
+        id=state.new_id(),
+        usage=usage,
+        first_six=number[:6],
+        last_four=number[-4:],
+        exp_month=month,
+        exp_year=year,
+        brand=cards.brand(number),
+        fingerprint=cards.fingerprint(number),
+        behaviour=profile.behaviour,
+        decline_type=profile.decline_type,
+        decline_code=profile.decline_code,
+        scope_intent_id=intent.id,
+        customer_id=intent.customer_id,
         created_at=state.clock.now(),
     )
 
@@ -116,8 +126,9 @@ def _expiry(value: Any) -> tuple[str, str]:
         raise InvalidRequest("card expiry {month, year} is required", field="card.expiry")
     month, year = str(value.get("month", "")), str(value.get("year", ""))
     if not (month.isdigit() and 1 <= int(month) <= 12 and year.isdigit() and len(year) in (2, 4)):
-        raise InvalidRequest("card expiry must be a month 1-12 and a 2 or 4 digit year",
-                             field="card.expiry")
+        raise InvalidRequest(
+            "card expiry must be a month 1-12 and a 2 or 4 digit year", field="card.expiry"
+        )
     return f"{int(month):02d}", year[-2:]
 
 

@@ -34,8 +34,12 @@ class SandboxHandle:
 
 def make_server(config: SandboxConfig, app: Sandbox | None = None) -> uvicorn.Server:
     settings = uvicorn.Config(
-        app or Sandbox(config), log_config=None, log_level="warning", access_log=False,
-        lifespan="off", timeout_graceful_shutdown=1,
+        app or Sandbox(config),
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
     )
     return uvicorn.Server(settings)
 
@@ -64,7 +68,8 @@ def serve(config: SandboxConfig) -> None:
 @contextmanager
 def running_sandbox(
     config: SandboxConfig | None = None,
-    *, isolation: Literal["thread", "process"] = "thread",
+    *,
+    isolation: Literal["thread", "process"] = "thread",
 ) -> Iterator[SandboxHandle]:
     config = config or SandboxConfig()
     runner = _in_process if isolation == "process" else _in_thread
@@ -81,8 +86,9 @@ def _in_thread(config: SandboxConfig) -> Iterator[SandboxHandle]:
     sock = bind(config.host, config.port)
     app = Sandbox(config)
     server = make_server(config, app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name="billing-sandbox", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="billing-sandbox", daemon=True
+    )
     try:
         thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -101,7 +107,8 @@ def _in_thread(config: SandboxConfig) -> Iterator[SandboxHandle]:
 def _in_process(config: SandboxConfig) -> Iterator[SandboxHandle]:
     process = subprocess.Popen(
         [sys.executable, "-m", "billing.sandbox._child"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
     assert process.stdin is not None
     assert process.stdout is not None

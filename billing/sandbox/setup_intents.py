@@ -26,10 +26,14 @@ def create(state: SandboxState, call: Call) -> Reply:
     _check_usage(usage, instruction, customer_id)
     intent_id = state.new_id()
     intent = SetupIntent(
-        id=intent_id, session_secret=state.new_secret("SI", intent_id), customer_id=customer_id,
-        usage=usage, standing_instruction_type=instruction,
+        id=intent_id,
+        session_secret=state.new_secret("SI", intent_id),
+        customer_id=customer_id,
+        usage=usage,
+        standing_instruction_type=instruction,
         external_reference_id=str_field(body, "externalReferenceId"),
-        created_at=state.clock.now(), location=call.location,
+        created_at=state.clock.now(),
+        location=call.location,
     )
     state.t.setup_intents[intent_id] = intent
     return 201, intent.to_json()
@@ -68,7 +72,8 @@ def confirm(state: SandboxState, call: Call) -> Reply:
     method = state.t.payment_methods.get(method_id or "")
     if method is None or method.detached or method.scope_intent_id != intent.id:
         raise PaymentMethodNotScoped(
-            "payment method not found or hasn't been scoped to the setup intent")
+            "payment method not found or hasn't been scoped to the setup intent"
+        )
     verify_setup(state, intent, method)
     return 200, intent.to_json()
 
@@ -86,13 +91,13 @@ def _check_usage(usage: str, instruction: str | None, customer_id: str | None) -
         raise InvalidRequest("customerId is required for ON_SESSION", field="customerId")
     if usage == "OFF_SESSION" and instruction is None:
         # ASSUMPTION: a card-on-file needs its standing instruction type up front.
-        raise InvalidRequest("standingInstructionType is required for OFF_SESSION",
-                             field="standingInstructionType")
+        raise InvalidRequest(
+            "standingInstructionType is required for OFF_SESSION", field="standingInstructionType"
+        )
 
 
 def _check_secret(intent: SetupIntent, body: JSON, *, required: bool) -> None:
     secret = str_field(body, "sessionSecret", required=required)
     if secret is not None and secret != intent.session_secret:
         # ASSUMPTION: a wrong session secret is a 400.
-        raise InvalidRequest("sessionSecret does not match the setup intent",
-                             field="sessionSecret")
+        raise InvalidRequest("sessionSecret does not match the setup intent", field="sessionSecret")

@@ -46,9 +46,13 @@ class Stats:
     logins_issued: int = 0
 
     def to_json(self) -> dict[str, int]:
-        return {"authorizations": self.authorizations, "declines": self.declines,
-                "captures": self.captures, "voids": self.voids,
-                "loginsIssued": self.logins_issued}
+        return {
+            "authorizations": self.authorizations,
+            "declines": self.declines,
+            "captures": self.captures,
+            "voids": self.voids,
+            "loginsIssued": self.logins_issued,
+        }
 
 
 @dataclass(slots=True)
@@ -71,10 +75,17 @@ class RequestRecord:
     fault: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "method": self.method, "path": self.path,
-                "location": self.location, "status": self.status, "monotonic": self.monotonic,
-                "epoch": self.epoch, "sandboxTime": self.sandbox_time.isoformat(),
-                "fault": self.fault}
+        return {
+            "seq": self.seq,
+            "method": self.method,
+            "path": self.path,
+            "location": self.location,
+            "status": self.status,
+            "monotonic": self.monotonic,
+            "epoch": self.epoch,
+            "sandboxTime": self.sandbox_time.isoformat(),
+            "fault": self.fault,
+        }
 
 
 @dataclass(slots=True)
@@ -192,9 +203,15 @@ class SandboxState:
     def record_authorization(self, intent: PaymentIntent, when: datetime) -> None:
         card = intent.latest_card or {}
         entry = LedgerEntry(
-            guid=intent.external_reference_id, payment_intent_id=intent.id,
-            location=intent.location, amount=intent.amount, tip=intent.tip, authorized_at=when,
-            off_session=intent.off_session, mandate_id=intent.mandate_id, card=card,
+            guid=intent.external_reference_id,
+            payment_intent_id=intent.id,
+            location=intent.location,
+            amount=intent.amount,
+            tip=intent.tip,
+            authorized_at=when,
+            off_session=intent.off_session,
+            mandate_id=intent.mandate_id,
+            card=card,
         )
         self.t.ledger[intent.id] = entry
         self.t.ledger_by_guid.setdefault(entry.guid, []).append(entry)
@@ -210,6 +227,7 @@ class SandboxState:
             # ASSUMPTION: a voided authorization shows as CANCELLED on the payment intent.
             self.t.payment_intents[intent_id].status = "CANCELLED"
             self.stats.voids += 1
+
         return run
 
     def apply_to_check(self, entry: LedgerEntry, order_guid: str, check_guid: str) -> None:
@@ -229,6 +247,7 @@ class SandboxState:
             # ASSUMPTION: a captured payment shows as SUCCEEDED on the payment intent.
             self.t.payment_intents[intent_id].status = "SUCCEEDED"
             self.stats.captures += 1
+
         return run
 
     def next_cutoff(self, after: datetime) -> datetime:
@@ -245,10 +264,25 @@ class SandboxState:
 
     # request log ----------------------------------------------------------------------
     def record_request(
-        self, method: str, path: str, location: str | None, status: int,
-        mono: float, epoch: float, fault: str | None,
+        self,
+        method: str,
+        path: str,
+        location: str | None,
+        status: int,
+        mono: float,
+        epoch: float,
+        fault: str | None,
     ) -> None:
-        self.requests.append(RequestRecord(
-            seq=next(self._seq), method=method, path=path, location=location, status=status,
-            monotonic=mono, epoch=epoch, sandbox_time=self.clock.now(), fault=fault,
-        ))
+        self.requests.append(
+            RequestRecord(
+                seq=next(self._seq),
+                method=method,
+                path=path,
+                location=location,
+                status=status,
+                monotonic=mono,
+                epoch=epoch,
+                sandbox_time=self.clock.now(),
+                fault=fault,
+            )
+        )

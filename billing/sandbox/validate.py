@@ -71,7 +71,11 @@ def bool_field(body: JSON, name: str, default: bool = False) -> bool:
 
 
 def enum_field(
-    body: JSON, name: str, allowed: Collection[str], *, required: bool = False,
+    body: JSON,
+    name: str,
+    allowed: Collection[str],
+    *,
+    required: bool = False,
     default: str | None = None,
 ) -> str | None:
     value = body.get(name)

@@ -75,8 +75,12 @@ class Harness:
 
     async def checkout(self, secret: str, card: str = APPROVE, **extra: Any) -> httpx.Response:
         """What the customer does in the iframe (the sandbox's checkout stand-in)."""
-        body = {"sessionSecret": secret, "authorize": True, "card": {
-            "number": card, "cvv": "123", "expiry": {"month": "12", "year": "30"}}, **extra}
+        body = {
+            "sessionSecret": secret,
+            "authorize": True,
+            "card": {"number": card, "cvv": "123", "expiry": {"month": "12", "year": "30"}},
+            **extra,
+        }
         async with httpx.AsyncClient(base_url=self.sandbox.base_url) as browser:
             return await browser.post("/__sandbox__/checkout/confirm", json=body)
 

@@ -135,9 +135,7 @@ def test_due_scan_skips_leased_and_future_charges(store: Store) -> None:
 
 def test_due_scan_is_an_index_range_scan(store: Store) -> None:
     prefix = "EXPLAIN QUERY PLAN " if store.dialect == "sqlite" else "EXPLAIN "
-    explain = text(prefix + leases._DUE_IDS.text).bindparams(
-        bindparam("now", type_=UTCDateTime())
-    )
+    explain = text(prefix + leases._DUE_IDS.text).bindparams(bindparam("now", type_=UTCDateTime()))
     with store.transaction() as session:
         if store.dialect == "postgresql":
             session.execute(text("SET LOCAL enable_seqscan = off"))  # the table is tiny here

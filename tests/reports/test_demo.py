@@ -33,4 +33,4 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
 
 def _totals(stdout: str) -> str:
     text = " ".join(stdout.split())
-    return text[text.index("Collected $"):text.index("OK ledger check")]
+    return text[text.index("Collected $") : text.index("OK ledger check")]

@@ -13,8 +13,9 @@ from tests.sandbox.helpers import LOC_A, LOC_B, Api
 
 @pytest.fixture(scope="session")
 def shared_sandbox() -> Iterator[SandboxHandle]:
-    config = SandboxConfig(locations=(LOC_A, LOC_B), rate_per_second=10_000,
-                           rate_per_15min=10_000_000)
+    config = SandboxConfig(
+        locations=(LOC_A, LOC_B), rate_per_second=10_000, rate_per_15min=10_000_000
+    )
     with running_sandbox(config) as handle:
         yield handle
 

@@ -23,14 +23,20 @@ PROCESSING_OK = "4000000000000507"
 PROCESSING_DECLINE = "4000000000000515"
 DECLINE_FIRST_N = "4000000000000341"
 EXPIRES_NEXT_MONTH = "4000000000000416"
-LOGIN = {"clientId": "sandbox-client", "clientSecret": PLACEHOLDER_SECRET,
-         "userAccessType": "TOAST_MACHINE_CLIENT"}
+LOGIN = {
+    "clientId": "sandbox-client",
+    "clientSecret": PLACEHOLDER_SECRET,
+    "userAccessType": "TOAST_MACHINE_CLIENT",
+}
 
 
 def card(number: str = APPROVE, usage: str | None = None, year: str = "2031") -> dict[str, Any]:
-    return {"type": "CARD", "usage": usage,
-            "card": {"number": number, "cvv": "123", "expiry": {"month": "12", "year": year}},
-            "billingDetails": {"postalCode": "02110"}}
+    return {
+        "type": "CARD",
+        "usage": usage,
+        "card": {"number": number, "cvv": "123", "expiry": {"month": "12", "year": year}},
+        "billingDetails": {"postalCode": "02110"},
+    }
 
 
 class Api:
@@ -50,8 +56,9 @@ class Api:
             headers["Toast-Restaurant-External-ID"] = location
         return headers
 
-    def post(self, path: str, body: Any = None, location: str | None = LOC_A,
-             **extra: str) -> httpx.Response:
+    def post(
+        self, path: str, body: Any = None, location: str | None = LOC_A, **extra: str
+    ) -> httpx.Response:
         return self.client.post(path, json=body, headers=self.headers(location, **extra))
 
     def get(self, path: str, location: str | None = LOC_A) -> httpx.Response:
@@ -80,19 +87,33 @@ class Api:
 
     # flows ------------------------------------------------------------------------------
     def customer(self, location: str = LOC_A) -> str:
-        response = self.post("/v1/customers", {"externalReferenceId": str(uuid.uuid4()),
-                                               "description": "pat@example.com"}, location)
+        response = self.post(
+            "/v1/customers",
+            {"externalReferenceId": str(uuid.uuid4()), "description": "pat@example.com"},
+            location,
+        )
         assert response.status_code == 200, response.text
         return str(response.json()["id"])
 
-    def card_on_file(self, number: str = APPROVE, sit: str = "RECURRING",
-                     location: str = LOC_A) -> dict[str, Any]:
-        return dict(self.control("/cards-on-file", {
-            "location": location, "cardNumber": number, "standingInstructionType": sit}))
+    def card_on_file(
+        self, number: str = APPROVE, sit: str = "RECURRING", location: str = LOC_A
+    ) -> dict[str, Any]:
+        return dict(
+            self.control(
+                "/cards-on-file",
+                {"location": location, "cardNumber": number, "standingInstructionType": sit},
+            )
+        )
 
     def create_pi(self, location: str = LOC_A, **fields: Any) -> httpx.Response:
-        body = {"amount": 1000, "currency": "USD", "externalReferenceId": str(uuid.uuid4()),
-                "captureMethod": "MANUAL", "email": "pat@example.com", **fields}
+        body = {
+            "amount": 1000,
+            "currency": "USD",
+            "externalReferenceId": str(uuid.uuid4()),
+            "captureMethod": "MANUAL",
+            "email": "pat@example.com",
+            **fields,
+        }
         return self.post("/v1/payment-intents", body, location)
 
     def new_pi(self, location: str = LOC_A, **fields: Any) -> dict[str, Any]:
@@ -100,14 +121,19 @@ class Api:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def add_card(self, secret: str, number: str = APPROVE, usage: str | None = None,
-                 key: str | None = None) -> httpx.Response:
-        return self.post("/v1/payment-methods", card(number, usage), None,
-                         **{"Toast-Session-Secret": secret,
-                            "Toast-Idempotency-Key": key or str(uuid.uuid4())})
+    def add_card(
+        self, secret: str, number: str = APPROVE, usage: str | None = None, key: str | None = None
+    ) -> httpx.Response:
+        return self.post(
+            "/v1/payment-methods",
+            card(number, usage),
+            None,
+            **{"Toast-Session-Secret": secret, "Toast-Idempotency-Key": key or str(uuid.uuid4())},
+        )
 
-    def confirm_pi(self, intent: dict[str, Any], location: str = LOC_A,
-                   **body: Any) -> httpx.Response:
+    def confirm_pi(
+        self, intent: dict[str, Any], location: str = LOC_A, **body: Any
+    ) -> httpx.Response:
         payload = {"sessionSecret": intent["sessionSecret"], **body}
         return self.post(f"/v1/payment-intents/{intent['id']}/confirm", payload, location)
 
@@ -128,8 +154,12 @@ class Api:
 
     def pay_check(self, intent: dict[str, Any], location: str = LOC_A) -> httpx.Response:
         tip = intent["amountDetails"]["tip"]
-        payment = {"guid": intent["externalReferenceId"], "type": "CREDIT",
-                   "amount": (intent["amount"] - tip) / 100, "tipAmount": tip / 100}
+        payment = {
+            "guid": intent["externalReferenceId"],
+            "type": "CREDIT",
+            "amount": (intent["amount"] - tip) / 100,
+            "tipAmount": tip / 100,
+        }
         return self.post("/orders/v2/orders", {"checks": [{"payments": [payment]}]}, location)
 
     def setup_intent(self, **fields: Any) -> dict[str, Any]:

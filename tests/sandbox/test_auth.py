@@ -51,8 +51,9 @@ def test_login_needs_the_machine_client_access_type(api: Api) -> None:
 
 def test_missing_and_garbage_tokens_are_401(api: Api) -> None:
     assert_error(api.client.post("/v1/setup-intents", json={}), 401)
-    response = api.client.post("/v1/setup-intents", json={},
-                               headers={"Authorization": "Bearer nope"})
+    response = api.client.post(
+        "/v1/setup-intents", json={}, headers={"Authorization": "Bearer nope"}
+    )
     assert_error(response, 401)
 
 
@@ -65,8 +66,7 @@ def test_expired_token_is_401_and_a_new_login_works(api: Api) -> None:
 
 def test_invalidated_tokens_are_401(api: Api) -> None:
     api.control("/tokens/invalidate")
-    assert_error(api.post("/v1/customers", {"externalReferenceId": "x", "description": "y"}),
-                 401)
+    assert_error(api.post("/v1/customers", {"externalReferenceId": "x", "description": "y"}), 401)
 
 
 def test_login_is_not_location_scoped(sandbox: object, api: Api) -> None:

@@ -12,8 +12,9 @@ pytestmark = pytest.mark.toast_verified
 
 
 def test_create_customer_returns_id_and_echoes_fields(api: Api) -> None:
-    response = api.post("/v1/customers", {"externalReferenceId": "m-42",
-                                          "description": "pat@example.com"})
+    response = api.post(
+        "/v1/customers", {"externalReferenceId": "m-42", "description": "pat@example.com"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert uuid.UUID(body["id"])
@@ -45,8 +46,11 @@ def test_saved_card_is_listed_after_an_on_session_setup(api: Api) -> None:
     assert empty == {"results": 0, "paymentMethods": []}
     intent = api.setup_intent(customerId=customer, usage="ON_SESSION")
     method = api.add_card(intent["sessionSecret"], APPROVE, usage="ON_SESSION").json()
-    api.post(f"/v1/setup-intents/{intent['id']}/confirm",
-             {"sessionSecret": intent["sessionSecret"], "paymentMethodId": method["id"]}, None)
+    api.post(
+        f"/v1/setup-intents/{intent['id']}/confirm",
+        {"sessionSecret": intent["sessionSecret"], "paymentMethodId": method["id"]},
+        None,
+    )
     listed = api.get(f"/v1/customers/{customer}/payment-methods").json()
     assert listed["results"] == 1
     item = listed["paymentMethods"][0]

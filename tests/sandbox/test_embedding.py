@@ -33,8 +33,9 @@ def test_stop_releases_the_port() -> None:
 def test_configured_start_time() -> None:
     start = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
     with running_sandbox(SandboxConfig(start=start)) as sandbox:
-        now = datetime.fromisoformat(httpx.get(sandbox.base_url + "/__sandbox__/clock")
-                                     .json()["now"])
+        now = datetime.fromisoformat(
+            httpx.get(sandbox.base_url + "/__sandbox__/clock").json()["now"]
+        )
         assert 0 <= (now - start).total_seconds() < 5
 
 

@@ -13,8 +13,11 @@ CONFIRM = "/v1/payment-intents/[^/]+/confirm$"
 
 
 def test_5xx_fault_is_not_processed(api: Api) -> None:
-    api.faults(rules=[{"method": "POST", "path": "^/v1/payment-intents$", "errorRate": 1,
-                       "errorStatus": 503}])
+    api.faults(
+        rules=[
+            {"method": "POST", "path": "^/v1/payment-intents$", "errorRate": 1, "errorStatus": 503}
+        ]
+    )
     body = assert_error(api.create_pi(), 503)
     assert body["canRetry"] is True
     assert api.items("/payment-intents") == []
@@ -38,8 +41,11 @@ def test_lost_confirm_response_changes_state_exactly_like_an_answered_one(api: A
 
 
 def test_lost_create_response_still_creates_the_intent(api: Api) -> None:
-    api.faults(rules=[{"method": "POST", "path": "^/v1/payment-intents$",
-                       "lostResponseRate": 1, "maxHits": 1}])
+    api.faults(
+        rules=[
+            {"method": "POST", "path": "^/v1/payment-intents$", "lostResponseRate": 1, "maxHits": 1}
+        ]
+    )
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         api.create_pi()
     assert len(api.items("/payment-intents")) == 1
@@ -68,8 +74,11 @@ def test_throttle_fault_and_storm_are_429_with_retry_after(api: Api) -> None:
 
 
 def test_latency_fault(api: Api) -> None:
-    api.faults(rules=[{"path": "^/v1/payment-intents$",
-                       "latencyMs": {"distribution": "fixed", "value": 120}}])
+    api.faults(
+        rules=[
+            {"path": "^/v1/payment-intents$", "latencyMs": {"distribution": "fixed", "value": 120}}
+        ]
+    )
     started = time.monotonic()
     api.create_pi()
     assert time.monotonic() - started >= 0.12
@@ -94,8 +103,7 @@ def test_processing_stall_holds_confirms_in_processing(api: Api) -> None:
     api.advance(119)
     assert api.get(f"/v1/payment-intents/{stalled['id']}").json()["status"] == "PROCESSING"
     api.advance(1)
-    assert api.get(f"/v1/payment-intents/{stalled['id']}").json()["status"] == (
-        "REQUIRES_CAPTURE")
+    assert api.get(f"/v1/payment-intents/{stalled['id']}").json()["status"] == ("REQUIRES_CAPTURE")
 
 
 def test_processing_card_resolution_starts_the_void_clock(api: Api) -> None:

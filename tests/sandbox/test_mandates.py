@@ -83,12 +83,15 @@ def test_mandate_revoked_between_create_and_confirm_is_refused(api: Api) -> None
     assert api.control("/stats")["authorizations"] == 0
 
 
-@pytest.mark.parametrize("fields", [
-    {"offSession": True},
-    {"offSession": True, "mandateId": str(uuid.uuid4())},
-    {"offSession": False, "mandateId": "MANDATE"},
-    {"offSession": True, "mandateId": "MANDATE", "standingInstructionType": "INSTALLMENT"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"offSession": True},
+        {"offSession": True, "mandateId": str(uuid.uuid4())},
+        {"offSession": False, "mandateId": "MANDATE"},
+        {"offSession": True, "mandateId": "MANDATE", "standingInstructionType": "INSTALLMENT"},
+    ],
+)
 def test_mit_request_errors_are_400(api: Api, fields: dict[str, object]) -> None:
     cof = api.card_on_file(sit="RECURRING")
     fields = {k: cof["mandateId"] if v == "MANDATE" else v for k, v in fields.items()}
@@ -101,8 +104,9 @@ def test_mandate_is_bound_to_its_location(api: Api) -> None:
 
 
 def test_mandate_location_binding_is_configurable() -> None:
-    config = SandboxConfig(locations=(LOC_A, LOC_B),
-                           assumptions=Assumptions(mandates_per_location=False))
+    config = SandboxConfig(
+        locations=(LOC_A, LOC_B), assumptions=Assumptions(mandates_per_location=False)
+    )
     import httpx
 
     with running_sandbox(config) as sandbox, httpx.Client(base_url=sandbox.base_url) as client:

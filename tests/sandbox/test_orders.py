@@ -37,8 +37,7 @@ def test_tip_is_split_out_of_the_check_amount(api: Api) -> None:
     api.post(f"/v1/payment-intents/{intent['id']}", {"amount": 1200, "amountDetails": {"tip": 200}})
     api.add_card(intent["sessionSecret"])
     done = api.confirm_pi(intent).json()
-    bad = {"guid": done["externalReferenceId"], "type": "CREDIT", "amount": 12.0,
-           "tipAmount": 0.0}
+    bad = {"guid": done["externalReferenceId"], "type": "CREDIT", "amount": 12.0, "tipAmount": 0.0}
     assert_error(api.post("/orders/v2/orders", {"checks": [{"payments": [bad]}]}), 400)
     order = api.pay_check(done).json()
     assert order["checks"][0]["payments"][0]["tipAmount"] == 2.0
@@ -83,11 +82,17 @@ def test_add_payments_to_an_existing_check(api: Api) -> None:
     check = order["checks"][0]["guid"]
     done = api.cit()
     tip = done["amountDetails"]["tip"]
-    payment = {"guid": done["externalReferenceId"], "type": "CREDIT",
-               "amount": (done["amount"] - tip) / 100, "tipAmount": tip / 100}
+    payment = {
+        "guid": done["externalReferenceId"],
+        "type": "CREDIT",
+        "amount": (done["amount"] - tip) / 100,
+        "tipAmount": tip / 100,
+    }
     response = api.client.post(
-        f"/orders/v2/orders/{order['guid']}/checks/{check}/payments", json=[payment],
-        headers=api.headers())
+        f"/orders/v2/orders/{order['guid']}/checks/{check}/payments",
+        json=[payment],
+        headers=api.headers(),
+    )
     assert response.status_code == 200
     assert len(response.json()["checks"][0]["payments"]) == 2
     assert _ledger(api)[done["id"]]["status"] == "CAPTURED"
@@ -105,8 +110,10 @@ def test_cutoff_capture_waits_for_the_business_day_end(cutoff_api: Api) -> None:
     api = cutoff_api
     done = api.cit()
     api.pay_check(done).raise_for_status()
-    assert api.get(f"/orders/v2/payments/{done['externalReferenceId']}").json()[
-        "paymentStatus"] == "AUTHORIZED"
+    assert (
+        api.get(f"/orders/v2/payments/{done['externalReferenceId']}").json()["paymentStatus"]
+        == "AUTHORIZED"
+    )
     api.control("/clock", {"set": "2026-03-11T07:59:00Z"})  # 03:59 EDT
     assert _ledger(api)[done["id"]]["status"] == "AUTHORIZED"
     api.advance(60)  # 04:00 local: cutoff

@@ -41,12 +41,21 @@ def test_create_returns_requires_payment_method_with_a_fresh_secret(api: Api) ->
     assert first["offSession"] is False
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("amount", 0), ("amount", 100_000_000), ("amount", "10"), ("currency", "EUR"),
-    ("currency", "usd"), ("externalReferenceId", "order-1"), ("captureMethod", "AUTOMATIC"),
-    ("email", "pat<script>@example.com"), ("customerId", "nope"),
-    ("standingInstructionType", "WEEKLY"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", 0),
+        ("amount", 100_000_000),
+        ("amount", "10"),
+        ("currency", "EUR"),
+        ("currency", "usd"),
+        ("externalReferenceId", "order-1"),
+        ("captureMethod", "AUTOMATIC"),
+        ("email", "pat<script>@example.com"),
+        ("customerId", "nope"),
+        ("standingInstructionType", "WEEKLY"),
+    ],
+)
 def test_create_validation_is_400(api: Api, field: str, value: Any) -> None:
     assert assert_error(api.create_pi(**{field: value}), 400)["fieldName"] == field
 
@@ -88,8 +97,11 @@ def test_attaching_a_payment_method_leaves_the_status(api: Api) -> None:
 def test_confirm_authorizes_to_requires_capture(api: Api) -> None:
     done = api.cit(APPROVE)
     assert done["status"] == "REQUIRES_CAPTURE"
-    assert done["latestPayment"]["card"] == {"brand": "VISA", "lastFour": "1111",
-                                             "expiry": {"month": "12", "year": "31"}}
+    assert done["latestPayment"]["card"] == {
+        "brand": "VISA",
+        "lastFour": "1111",
+        "expiry": {"month": "12", "year": "31"},
+    }
     assert done["mandateId"] is None
 
 
@@ -125,14 +137,17 @@ def test_no_modification_once_authorized(api: Api) -> None:
     assert_error(api.confirm_pi(done), 409)
 
 
-@pytest.mark.parametrize(("number", "kind", "code"), [
-    (DECLINE, "CARD_DECLINED", "generic_decline"),
-    (INSUFFICIENT, "CARD_DECLINED", "insufficient_funds"),
-    (EXPIRED, "CARD_DECLINED", "expired_card"),
-    (STOLEN, "FRAUDULENT", "stolen_card"),
-    (LOST, "FRAUDULENT", "lost_card"),
-    (FRAUD, "FRAUDULENT", "fraudulent"),
-])
+@pytest.mark.parametrize(
+    ("number", "kind", "code"),
+    [
+        (DECLINE, "CARD_DECLINED", "generic_decline"),
+        (INSUFFICIENT, "CARD_DECLINED", "insufficient_funds"),
+        (EXPIRED, "CARD_DECLINED", "expired_card"),
+        (STOLEN, "FRAUDULENT", "stolen_card"),
+        (LOST, "FRAUDULENT", "lost_card"),
+        (FRAUD, "FRAUDULENT", "fraudulent"),
+    ],
+)
 def test_decline_returns_to_requires_payment_method(
     api: Api, number: str, kind: str, code: str
 ) -> None:
@@ -154,19 +169,30 @@ def test_declined_intent_can_be_confirmed_again_with_another_card(api: Api) -> N
 
 def test_card_past_its_expiry_declines(api: Api) -> None:
     intent = api.new_pi()
-    response = api.post("/v1/payment-methods", {
-        "type": "CARD", "card": {"number": APPROVE, "cvv": "123",
-                                 "expiry": {"month": "01", "year": "2020"}}}, None,
-        **{"Toast-Session-Secret": intent["sessionSecret"],
-           "Toast-Idempotency-Key": str(uuid.uuid4())})
+    response = api.post(
+        "/v1/payment-methods",
+        {
+            "type": "CARD",
+            "card": {"number": APPROVE, "cvv": "123", "expiry": {"month": "01", "year": "2020"}},
+        },
+        None,
+        **{
+            "Toast-Session-Secret": intent["sessionSecret"],
+            "Toast-Idempotency-Key": str(uuid.uuid4()),
+        },
+    )
     assert response.status_code == 200
     done = api.confirm_pi(intent).json()
     assert done["lastPaymentError"] == {"type": "CARD_DECLINED", "code": "expired_card"}
 
 
-@pytest.mark.parametrize(("number", "final"), [
-    (PROCESSING_OK, "REQUIRES_CAPTURE"), (PROCESSING_DECLINE, "REQUIRES_PAYMENT_METHOD"),
-])
+@pytest.mark.parametrize(
+    ("number", "final"),
+    [
+        (PROCESSING_OK, "REQUIRES_CAPTURE"),
+        (PROCESSING_DECLINE, "REQUIRES_PAYMENT_METHOD"),
+    ],
+)
 def test_processing_blocks_updates_then_resolves(api: Api, number: str, final: str) -> None:
     intent = api.new_pi()
     api.add_card(intent["sessionSecret"], number)
@@ -223,8 +249,11 @@ def test_saved_card_confirm_needs_the_customer(api: Api) -> None:
     customer = api.customer()
     setup = api.setup_intent(usage="ON_SESSION", customerId=customer)
     method = api.add_card(setup["sessionSecret"], usage="ON_SESSION").json()
-    api.post(f"/v1/setup-intents/{setup['id']}/confirm",
-             {"sessionSecret": setup["sessionSecret"], "paymentMethodId": method["id"]}, None)
+    api.post(
+        f"/v1/setup-intents/{setup['id']}/confirm",
+        {"sessionSecret": setup["sessionSecret"], "paymentMethodId": method["id"]},
+        None,
+    )
     intent = api.new_pi(customerId=customer)
     assert_error(api.confirm_pi(intent, paymentMethodId=method["id"]), 400)
     done = api.confirm_pi(intent, paymentMethodId=method["id"], customerId=customer).json()

@@ -28,11 +28,13 @@ def test_create_returns_card_details_without_the_number(api: Api) -> None:
 
 def test_session_secret_and_idempotency_key_are_required(api: Api) -> None:
     intent = api.new_pi()
-    no_secret = api.post("/v1/payment-methods", card(), None,
-                         **{"Toast-Idempotency-Key": str(uuid.uuid4())})
+    no_secret = api.post(
+        "/v1/payment-methods", card(), None, **{"Toast-Idempotency-Key": str(uuid.uuid4())}
+    )
     assert_error(no_secret, 400)
-    no_key = api.post("/v1/payment-methods", card(), None,
-                      **{"Toast-Session-Secret": intent["sessionSecret"]})
+    no_key = api.post(
+        "/v1/payment-methods", card(), None, **{"Toast-Session-Secret": intent["sessionSecret"]}
+    )
     assert_error(no_key, 400)
     assert_error(api.add_card(intent["sessionSecret"], key="not-a-uuid"), 400)
 
@@ -45,7 +47,8 @@ def test_unknown_session_secret_is_409_not_scoped(api: Api) -> None:
 def test_luhn_check(api: Api, number: str) -> None:
     intent = api.new_pi()
     assert assert_error(api.add_card(intent["sessionSecret"], number), 400)["fieldName"] == (
-        "card.number")
+        "card.number"
+    )
 
 
 def test_bad_cvv_and_expiry_are_400(api: Api) -> None:
@@ -53,12 +56,28 @@ def test_bad_cvv_and_expiry_are_400(api: Api) -> None:
     headers = {"Toast-Session-Secret": intent["sessionSecret"]}
     body = card()
     body["card"]["cvv"] = "12"
-    assert_error(api.post("/v1/payment-methods", body, None,
-                          **headers, **{"Toast-Idempotency-Key": str(uuid.uuid4())}), 400)
+    assert_error(
+        api.post(
+            "/v1/payment-methods",
+            body,
+            None,
+            **headers,
+            **{"Toast-Idempotency-Key": str(uuid.uuid4())},
+        ),
+        400,
+    )
     body = card()
     body["card"]["expiry"] = {"month": "13", "year": "2030"}
-    assert_error(api.post("/v1/payment-methods", body, None,
-                          **headers, **{"Toast-Idempotency-Key": str(uuid.uuid4())}), 400)
+    assert_error(
+        api.post(
+            "/v1/payment-methods",
+            body,
+            None,
+            **headers,
+            **{"Toast-Idempotency-Key": str(uuid.uuid4())},
+        ),
+        400,
+    )
 
 
 def test_idempotent_replay_returns_the_same_method(api: Api) -> None:
@@ -111,16 +130,27 @@ def test_detach_with_an_active_mandate_keeps_it_for_mit(api: Api) -> None:
 
 def test_detach_needs_the_location_header(api: Api) -> None:
     cof = api.card_on_file()
-    assert_error(api.post(f"/v1/payment-methods/{cof['paymentMethodId']}/detach", {},
-                          location=None), 400)
+    assert_error(
+        api.post(f"/v1/payment-methods/{cof['paymentMethodId']}/detach", {}, location=None), 400
+    )
 
 
 def test_no_card_number_or_cvv_anywhere_in_the_state(api: Api) -> None:
     api.cit(APPROVE)
     api.card_on_file("4000000000000077")
-    dump = json.dumps([api.control(p) for p in (
-        "/payment-methods", "/payment-intents", "/setup-intents", "/order-payments",
-        "/requests", "/mandates")])
+    dump = json.dumps(
+        [
+            api.control(p)
+            for p in (
+                "/payment-methods",
+                "/payment-intents",
+                "/setup-intents",
+                "/order-payments",
+                "/requests",
+                "/mandates",
+            )
+        ]
+    )
     assert APPROVE not in dump
     assert "4000000000000077" not in dump
     assert '"cvv"' not in dump

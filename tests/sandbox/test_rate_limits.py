@@ -25,8 +25,7 @@ def limited() -> Iterator[Api]:
 
 
 def test_headers_on_every_response(api: Api) -> None:
-    for response in (api.create_pi(),
-                     api.create_pi(amount=0), api.get("/v1/payment-intents/x")):
+    for response in (api.create_pi(), api.create_pi(amount=0), api.get("/v1/payment-intents/x")):
         assert all(h in response.headers for h in HEADERS)
         assert int(response.headers["x-toast-ratelimit-reset"]) > 1_600_000_000
 

@@ -14,8 +14,11 @@ pytestmark = pytest.mark.toast_verified
 
 
 def _confirm(api: Api, intent: dict[str, Any], **body: Any) -> httpx.Response:
-    return api.post(f"/v1/setup-intents/{intent['id']}/confirm",
-                    {"sessionSecret": intent["sessionSecret"], **body}, None)
+    return api.post(
+        f"/v1/setup-intents/{intent['id']}/confirm",
+        {"sessionSecret": intent["sessionSecret"], **body},
+        None,
+    )
 
 
 def test_create_is_201_with_initial_state(api: Api) -> None:
@@ -54,8 +57,11 @@ def test_get_and_update(api: Api) -> None:
     customer = api.customer()
     intent = api.setup_intent(usage="ON_SESSION", customerId=customer)
     assert api.get(f"/v1/setup-intents/{intent['id']}", None).json()["id"] == intent["id"]
-    body = {"usage": "OFF_SESSION", "standingInstructionType": "UNSCHEDULED",
-            "sessionSecret": intent["sessionSecret"]}
+    body = {
+        "usage": "OFF_SESSION",
+        "standingInstructionType": "UNSCHEDULED",
+        "sessionSecret": intent["sessionSecret"],
+    }
     updated = api.post(f"/v1/setup-intents/{intent['id']}", body, None)
     assert updated.status_code == 200
     assert updated.json()["usage"] == "OFF_SESSION"

@@ -23,7 +23,7 @@ def test_layers_toml_then_dotenv_then_environment(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     toml = tmp_path / "billing.toml"
-    toml.write_text('[scheduler]\nconcurrency = 3\nclaim_batch_size = 7\nlease_s = 90\n')
+    toml.write_text("[scheduler]\nconcurrency = 3\nclaim_batch_size = 7\nlease_s = 90\n")
     dotenv = tmp_path / ".env"
     dotenv.write_text("BILLING_SCHEDULER__CLAIM_BATCH_SIZE=8\nBILLING_SCHEDULER__LEASE_S=91\n")
     monkeypatch.setenv("BILLING_SCHEDULER__LEASE_S", "92")
