@@ -3,6 +3,11 @@ and how billing is configured."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
 import typer
 
 from billing.cli import inputs, output
@@ -25,15 +30,13 @@ def upcoming(
     """
     if not 1 <= days <= 366:
         raise DomainError(f"--days must be 1..366, got {days}", field="--days")
-    with output.transaction() as session:
-        result = forecast.upcoming(session, now=SystemClock().now(), days=days)
+    now = SystemClock().now()
     if json_out:
-        output.print_json({
-            "from": result.start, "until": result.until, "total_cents": result.total_cents,
-            "by_plan_cents": result.by_plan, "by_location_cents": result.by_location,
-            "items": [vars_of(i) for i in result.items],
-        })  # fmt: skip
+        with output.transaction() as session:
+            _stream_json(forecast.stream(session, now=now, days=days), now, days)
         return
+    with output.transaction() as session:
+        result = forecast.upcoming(session, now=now, days=days)
     output.print_table(f"Due by {result.until:%Y-%m-%d %H:%M} UTC", (
         "due", "plan", "subscription", "cycle", "charge", "amount", "location"
     ), [
@@ -51,6 +54,18 @@ def upcoming(
         [(k, inputs.dollars(v)) for k, v in sorted(result.by_location.items())],
     )
     output.echo(f"total {inputs.dollars(result.total_cents)} in {len(result.items)} charges")
+
+
+def _stream_json(items: Iterator[forecast.Upcoming], now: datetime, days: int) -> None:
+    """The forecast as one JSON object, written item by item (memory flat in store size)."""
+    totals, out = forecast.Totals(), sys.stdout
+    head = output.plain({"from": now, "until": now + timedelta(days=days)})
+    out.write(json.dumps(head)[:-1] + ', "items": [')
+    for n, item in enumerate(totals.tally(items)):
+        out.write((",\n  " if n else "\n  ") + json.dumps(output.plain(vars_of(item))))
+    tail = {"total_cents": totals.cents, "by_plan_cents": dict(totals.by_plan),
+            "by_location_cents": dict(totals.by_location)}  # fmt: skip
+    out.write("\n], " + json.dumps(tail)[1:] + "\n")
 
 
 def vars_of(item: forecast.Upcoming) -> dict[str, object]:

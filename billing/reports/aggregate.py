@@ -35,6 +35,7 @@ class ChargeFact:
     due_at: datetime
     first_declined_at: datetime | None
     settled_at: datetime | None
+    count: int = 1  # a fact may stand for ``count`` alike charges (``amount_cents`` their sum)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,7 +99,7 @@ def build(
     for fact in charges:
         for month, name in contributions(fact, period):
             tally = cells[(str(month), fact.plan, fact.location)].tallies[name]
-            tally[0] += 1
+            tally[0] += fact.count
             tally[1] += fact.amount_cents
     for end in ends:
         ended = period.bucket(end.at)
