@@ -62,10 +62,19 @@ def _stream_json(items: Iterator[forecast.Upcoming], now: datetime, days: int) -
     head = output.plain({"from": now, "until": now + timedelta(days=days)})
     out.write(json.dumps(head)[:-1] + ', "items": [')
     for n, item in enumerate(totals.tally(items)):
-        out.write((",\n  " if n else "\n  ") + json.dumps(output.plain(vars_of(item))))
+        out.write((",\n  " if n else "\n  ") + json.dumps(_item_json(item)))
     tail = {"total_cents": totals.cents, "by_plan_cents": dict(totals.by_plan),
             "by_location_cents": dict(totals.by_location)}  # fmt: skip
     out.write("\n], " + json.dumps(tail)[1:] + "\n")
+
+
+def _item_json(item: forecast.Upcoming) -> dict[str, object]:
+    return {
+        "due_at": item.due_at.isoformat().replace("+00:00", "Z"),
+        "amount_cents": item.amount_cents, "plan": item.plan,
+        "location_guid": item.location_guid, "subscription_id": item.subscription_id,
+        "cycle": item.cycle, "charge_id": item.charge_id,
+    }  # fmt: skip
 
 
 def vars_of(item: forecast.Upcoming) -> dict[str, object]:

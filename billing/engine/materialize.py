@@ -16,8 +16,8 @@ skip at the cost of one UPDATE.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -61,7 +61,20 @@ _TAKE_TURN = text(
 ).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("since", type_=UTCDateTime()))
 
 
-def rule_for(plan: Plan, sub: Subscription) -> calendar.BillingRule:
+class Terms(Protocol):
+    """What the calendar needs of a subscription (a row, or a plain result row)."""
+
+    @property
+    def anchor_date(self) -> date: ...
+    @property
+    def anchor_day(self) -> int | None: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def amount_cents(self) -> int | None: ...
+
+
+def rule_for(plan: Plan, sub: Terms) -> calendar.BillingRule:
     hour, minute = (int(part) for part in plan.local_time.split(":"))
     return calendar.BillingRule(
         unit=IntervalUnit(plan.interval_unit or IntervalUnit.MONTH),
@@ -79,7 +92,7 @@ def cycle_limit(plan: Plan) -> int | None:
     return plan.max_cycles
 
 
-def amount_for(plan: Plan, sub: Subscription, cycle: int) -> int:
+def amount_for(plan: Plan, sub: Terms, cycle: int) -> int:
     if plan.kind == PlanKind.INSTALLMENT:
         assert plan.total_cents is not None
         assert plan.installments is not None

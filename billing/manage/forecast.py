@@ -8,14 +8,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, Date, bindparam, text
+from sqlmodel import Session, select
 
 from billing.domain import calendar
-from billing.domain.states import ChargeStatus
+from billing.domain.states import ChargeStatus, IntervalUnit, PlanKind
 from billing.engine import materialize
-from billing.store.tables import BILLABLE_PREDICATE, Plan, Subscription
+from billing.store.tables import BILLABLE_PREDICATE, Plan
 from billing.store.types import UTCDateTime
 
 ONE_OFF = "(one-off)"
@@ -100,13 +101,13 @@ _MATERIALIZED = (
     .columns(next_attempt_at=UTCDateTime())
     .bindparams(bindparam("until", type_=UTCDateTime()))
 )
-_BILLABLE = (
-    select(Subscription)
-    .where(text(BILLABLE_PREDICATE))
-    .where(col(Subscription.next_charge_at) <= bindparam("until", type_=UTCDateTime()))
-    .where(col(Subscription.cancel_at_period_end).is_(False))
-    .order_by(col(Subscription.next_charge_at), col(Subscription.id))
-)
+_BILLABLE = text(
+    "SELECT id, plan_id, anchor_date, anchor_day, timezone, amount_cents, next_cycle, "
+    f"next_charge_at FROM subscription WHERE {BILLABLE_PREDICATE} "
+    "AND next_charge_at <= :until AND cancel_at_period_end = false "
+    "ORDER BY next_charge_at, id"
+).columns(next_charge_at=UTCDateTime(), anchor_date=Date())
+_BILLABLE = _BILLABLE.bindparams(bindparam("until", type_=UTCDateTime()))
 
 
 def _materialized(conn: Connection, until: datetime, plans: Plans) -> Iterator[Upcoming]:
@@ -128,31 +129,54 @@ def _projected(conn: Connection, until: datetime, plans: Plans) -> Iterator[Upco
     subscription's ``next_charge_at`` (SQL order); later cycles (weekly plans...) wait in a
     heap until the stream has passed their due time."""
     later: list[tuple[tuple[datetime, int, int], Upcoming]] = []
-    session = Session(bind=conn)
-    subs = session.exec(_BILLABLE.execution_options(**STREAM), params={"until": until})
-    for sub in subs:
-        assert sub.next_charge_at is not None
-        while later and later[0][0] <= (sub.next_charge_at, sub.id or 0, 0):
+    views = {plan_id: _PlanView.of(plan) for plan_id, plan in plans.items()}
+    for sub in conn.execution_options(**STREAM).execute(_BILLABLE, {"until": until}):
+        while later and later[0][0] <= (sub.next_charge_at, sub.id, 0):
             yield heapq.heappop(later)[1]
-        for item in _cycles(sub, plans[sub.plan_id], until):
+        for item in _cycles(sub, views[sub.plan_id], until):
             heapq.heappush(later, (_order(item), item))
-        session.expunge(sub)
     while later:
         yield heapq.heappop(later)[1]
 
 
-def _cycles(sub: Subscription, plan: Plan, until: datetime) -> Iterator[Upcoming]:
-    rule, limit = materialize.rule_for(plan, sub), materialize.cycle_limit(plan)
-    cycle, due = sub.next_cycle, sub.next_charge_at
-    while due is not None and due <= until and (limit is None or cycle < limit):
+@dataclass(frozen=True, slots=True)
+class _PlanView:
+    """A plan's values read once per forecast (not once per member)."""
+
+    row: Plan
+    code: str
+    location_guid: str
+    limit: int | None
+    gap: timedelta
+    flat_amount: int | None  # the amount of every cycle, unless the member overrides it
+
+    @classmethod
+    def of(cls, plan: Plan) -> _PlanView:
+        unit = IntervalUnit(plan.interval_unit or IntervalUnit.MONTH)
+        flat = plan.amount_cents if plan.kind != PlanKind.INSTALLMENT else None
+        return cls(plan, plan.code, plan.location_guid, materialize.cycle_limit(plan),
+                   calendar.min_gap(unit, plan.interval_count), flat)  # fmt: skip
+
+    def amount(self, sub: Any, cycle: int) -> int:
+        if sub.amount_cents is not None and self.flat_amount is not None:
+            return int(sub.amount_cents)
+        if self.flat_amount is not None:
+            return self.flat_amount
+        return materialize.amount_for(self.row, sub, cycle)
+
+
+def _cycles(sub: Any, plan: _PlanView, until: datetime) -> Iterator[Upcoming]:
+    """``sub``: a row of ``_BILLABLE``. The calendar is asked for a cycle only when the
+    plan's shortest gap does not already put it past ``until``."""
+    cycle, due, rule = sub.next_cycle, sub.next_charge_at, None
+    while due <= until and (plan.limit is None or cycle < plan.limit):
         yield Upcoming(
-            due_at=due,
-            amount_cents=materialize.amount_for(plan, sub, cycle),
-            plan=plan.code,
-            location_guid=plan.location_guid,
-            subscription_id=sub.id,
-            cycle=cycle,
+            due_at=due, amount_cents=plan.amount(sub, cycle), plan=plan.code,
+            location_guid=plan.location_guid, subscription_id=sub.id, cycle=cycle,
             charge_id=None,
-        )
+        )  # fmt: skip
         cycle += 1
+        if due + plan.gap > until:
+            return
+        rule = rule or materialize.rule_for(plan.row, sub)
         due = calendar.due_at(rule, cycle)
