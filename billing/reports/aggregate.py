@@ -36,6 +36,7 @@ class ChargeFact:
     first_declined_at: datetime | None
     settled_at: datetime | None
     count: int = 1  # a fact may stand for ``count`` alike charges (``amount_cents`` their sum)
+    due_yet: bool | None = None  # due by the report's instant; None: compare ``due_at``
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,8 +69,9 @@ class _Acc:
         return Figures(**tallies, churned=Churn(**self.churn))
 
 
-def contributions(fact: ChargeFact, period: Period) -> Iterator[tuple[Month, str]]:
-    """The (month, tally) pairs one charge counts in."""
+def contributions(fact: ChargeFact, period: Period, now: datetime) -> Iterator[tuple[Month, str]]:
+    """The (month, tally) pairs one charge counts in. An open charge is outstanding once it
+    is due (at ``now``): a charge scheduled for later is not owed yet."""
     settled = period.bucket(fact.settled_at)
     if fact.status == "paid" and settled is not None:
         yield settled, "charged"
@@ -81,7 +83,8 @@ def contributions(fact: ChargeFact, period: Period) -> Iterator[tuple[Month, str
     if declined is not None:
         yield declined, "declined"
     due = period.bucket(fact.due_at)
-    if fact.status in OPEN_STATES and due is not None:
+    due_yet = fact.due_yet if fact.due_yet is not None else fact.due_at <= now
+    if fact.status in OPEN_STATES and due is not None and due_yet:
         yield due, "outstanding"
 
 
@@ -97,7 +100,7 @@ def build(
     """``location_names`` labels location GUIDs (the store only knows GUIDs)."""
     cells: dict[Key, _Acc] = defaultdict(_Acc)
     for fact in charges:
-        for month, name in contributions(fact, period):
+        for month, name in contributions(fact, period, generated_at):
             tally = cells[(str(month), fact.plan, fact.location)].tallies[name]
             tally[0] += fact.count
             tally[1] += fact.amount_cents
@@ -120,7 +123,8 @@ def _report(
         Line(month=k[0], plan=k[1], location=k[2], figures=acc.freeze())
         for k, acc in sorted(cells.items())
     )
-    months = {str(m): m.short for m in period.months()}
+    spans_years = period.first.year != period.last.year
+    months = {str(m): m.label(with_year=spans_years) for m in period.months()}
     used = sorted({k[1] for k in cells}, key=lambda code: (code == ONE_OFF, code))
     by_month = _roll_up(cells, 0, months)
     return CollectionsReport(

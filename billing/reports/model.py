@@ -6,9 +6,10 @@ Definitions (each charge counts in the month, in the report's time zone, of the 
 - declined: charges that had at least one decline, by ``first_declined_at``
 - recovered: paid charges that had at least one decline (paid by dunning), by ``settled_at``
 - failed: charges dunning gave up on (status failed), by ``settled_at``
-- outstanding: charges still open (scheduled, retry scheduled, processing, needs attention),
-  by ``due_at``; a snapshot at the time the report is built
-- churned: subscriptions that ended (cancelled, paused, defaulted), by the event's instant
+- outstanding: charges still open (scheduled, retry scheduled, processing, needs attention)
+  and already due, by ``due_at``; a snapshot at the time the report is built
+- churned: subscriptions that ended (cancelled, paused, defaulted), by the event's instant; a
+  pause later resumed is not churn
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from billing.reports.period import Period
 ONE_OFF = "(one-off)"  # the plan key of UNSCHEDULED charges (not a valid plan code)
 TALLIES = ("charged", "declined", "recovered", "failed", "outstanding")
 CHURN_KINDS = ("cancelled", "paused", "defaulted")
+# The one vocabulary of every view (terminal, HTML): the heading of each figure.
+LABELS = {"charged": "Paid", "declined": "Declined", "recovered": "Recovered",
+          "failed": "Failed", "outstanding": "Outstanding", "churned": "Churned"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

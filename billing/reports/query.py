@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_
+from sqlalchemy import and_, bindparam, case, exists, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from billing.reports import aggregate
@@ -29,7 +30,7 @@ def collections(
     """The collections report for ``period``, as the store stands at ``now``."""
     return aggregate.build(
         period,
-        charges=charge_facts(session, period),
+        charges=charge_facts(session, period, now=now),
         ends=end_facts(session, period),
         plans=plan_infos(session),
         generated_at=now,
@@ -37,7 +38,7 @@ def collections(
     )
 
 
-def charge_facts(session: Session, period: Period) -> list[ChargeFact]:
+def charge_facts(session: Session, period: Period, *, now: datetime) -> list[ChargeFact]:
     """One fact per group of alike charges, aggregated in SQL: charges are grouped by plan,
     location, status, whether they were ever declined, and the month (of the period) of each
     instant the report buckets by. A grouped fact carries each instant as its month's first
@@ -48,15 +49,9 @@ def charge_facts(session: Session, period: Period) -> list[ChargeFact]:
     instants = (c.settled_at, c.first_declined_at, c.due_at)
     settled, declined, due = (_month_index(x, starts) for x in instants)
     ever_declined = case((c.decline_count > 0, 1), else_=0)
-    keys: tuple[Any, ...] = (
-        col(Plan.code),
-        c.location_guid,
-        c.status,
-        ever_declined,
-        settled,
-        declined,
-        due,
-    )
+    due_yet = case((c.due_at <= _instant(now), 1), else_=0)
+    keys: tuple[Any, ...] = (col(Plan.code), c.location_guid, c.status, ever_declined,
+                             settled, declined, due, due_yet)  # fmt: skip
     query = (
         sa_select(*keys, func.count(), func.sum(c.amount_cents))
         .select_from(Charge)
@@ -66,6 +61,7 @@ def charge_facts(session: Session, period: Period) -> list[ChargeFact]:
         .group_by(*keys)
     )
     firsts = starts[:-1]
+    rows = session.execute(query).all()
 
     def at(index: int | None) -> datetime | None:
         return None if index is None else firsts[index]
@@ -79,12 +75,11 @@ def charge_facts(session: Session, period: Period) -> list[ChargeFact]:
             settled_at=at(s_i),
             first_declined_at=at(d_i),
             due_at=at(u_i) or period.end,
+            due_yet=bool(is_due),
             count=count,
             amount_cents=int(cents),
         )
-        for code, location, status, was_declined, s_i, d_i, u_i, count, cents in session.execute(
-            query
-        ).all()
+        for code, location, status, was_declined, s_i, d_i, u_i, is_due, count, cents in rows
     ]
 
 
@@ -102,12 +97,23 @@ def _instant(value: datetime) -> Any:
 
 
 def end_facts(session: Session, period: Period) -> list[EndFact]:
+    """Subscriptions that ended in the period; a pause followed by a resume (the member is
+    active again) is not an end."""
+    later = aliased(Event)
+    resumed_later = and_(
+        col(Event.type) == "paused",
+        exists().where(
+            col(later.entity) == "subscription", col(later.entity_id) == col(Event.entity_id),
+            col(later.type) == "active", col(later.at) > col(Event.at),
+        ),
+    )  # fmt: skip
     query = (
         select(Event.type, Event.at, Plan.code, Plan.location_guid)
         .join(Subscription, col(Subscription.id) == Event.entity_id)
         .join(Plan, col(Subscription.plan_id) == Plan.id)
         .where(Event.entity == "subscription", col(Event.type).in_(CHURN_KINDS))
         .where(Event.at >= period.start, Event.at < period.end)
+        .where(~resumed_later)
     )
     return [
         EndFact(plan=code, location=location, kind=kind, at=at)
