@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from billing.reports.model import (
@@ -47,6 +47,25 @@ class EndFact:
     location: str
     kind: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrendFact:
+    """Recurring charges of one plan due in one month: ``members`` distinct subscriptions,
+    ``cents`` their amounts; ``per_month`` turns one cycle into a monthly amount."""
+
+    month: str
+    members: int
+    cents: int
+    per_month: float = 1.0
+
+
+MONTHLY_SHARE = {"day": 365.25 / 12, "week": 365.25 / 7 / 12, "month": 1.0, "year": 1 / 12}
+
+
+def monthly_share(unit: str | None, every: int) -> float:
+    """How many cycles of ``every`` ``unit`` fall in an average month."""
+    return MONTHLY_SHARE.get(unit or "month", 1.0) / max(every, 1)
 
 
 Key = tuple[str, str, str]  # (month, plan, location)
@@ -96,6 +115,7 @@ def build(
     plans: Iterable[PlanInfo],
     generated_at: datetime,
     location_names: Mapping[str, str] | None = None,
+    trend: Iterable[TrendFact] = (),
 ) -> CollectionsReport:
     """``location_names`` labels location GUIDs (the store only knows GUIDs)."""
     cells: dict[Key, _Acc] = defaultdict(_Acc)
@@ -109,7 +129,17 @@ def build(
         if ended is not None and end.kind in CHURN_KINDS:
             cells[(str(ended), end.plan, end.location)].churn[end.kind] += 1
     known = {p.code: p for p in plans} | {ONE_OFF: ONE_OFF_PLAN}
-    return _report(period, cells, known, generated_at, location_names or {})
+    members: dict[str, int] = defaultdict(int)
+    mrr: dict[str, float] = defaultdict(float)
+    for point in trend:
+        members[point.month] += point.members
+        mrr[point.month] += point.cents * point.per_month
+    report = _report(period, cells, known, generated_at, location_names or {})
+    series = tuple(
+        replace(p, active_members=members[p.month], mrr_cents=round(mrr[p.month]))
+        for p in report.series
+    )
+    return replace(report, series=series)
 
 
 def _report(

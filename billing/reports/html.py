@@ -41,6 +41,7 @@ svg .tick, svg .label { fill: var(--muted); font-size: 11px; }
 .bar.collected, .swatch.collected { fill: var(--collected); background: var(--collected); }
 .bar.recovered, .swatch.recovered { fill: var(--recovered); background: var(--recovered); }
 .bar.failed, .swatch.failed { fill: var(--failed); background: var(--failed); }
+.bar.mrr { fill: #7a5cc4; }
 .legend { margin: 6px 0 0 64px; color: var(--muted); font-size: 12px; }
 .legend .key { margin-right: 16px; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 2px; }
@@ -132,9 +133,24 @@ def charts(report: CollectionsReport) -> str:
                    values=[p.failed_cents for p in report.series]),
     ]  # fmt: skip
     recovery = svg.stacked_bars(labels, pair, title="Recovered vs failed per month")
+    mrr = svg.bars(labels, [p.mrr_cents for p in report.series],
+                   title="Monthly recurring revenue", css="mrr")  # fmt: skip
     return (f'<h2>Collected per month</h2><div class="panel">{collected}</div>'
             f'<h2>Recovered vs failed per month</h2><div class="panel">{recovery}'
-            f"{svg.legend(pair)}</div>")  # fmt: skip
+            f"{svg.legend(pair)}</div>"
+            f'<h2>Members and monthly recurring revenue</h2><div class="panel">{mrr}</div>'
+            f"{trend_table(report)}")  # fmt: skip
+
+
+def trend_table(report: CollectionsReport) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(p.label)}</td><td>{p.active_members}</td>"
+        f"<td>{escape(format_cents(p.mrr_cents))}</td></tr>"
+        for p in report.series
+    )
+    head = "<th>Month</th><th>Active members</th><th>Monthly recurring revenue</th>"
+    return (f'<div class="scroll"><table class="trend"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>")  # fmt: skip
 
 
 def render(report: CollectionsReport) -> str:

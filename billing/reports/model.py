@@ -8,6 +8,8 @@ Definitions (each charge counts in the month, in the report's time zone, of the 
 - failed: charges dunning gave up on (status failed), by ``settled_at``
 - outstanding: charges still open (scheduled, retry scheduled, processing, needs attention)
   and already due, by ``due_at``; a snapshot at the time the report is built
+- active members (trend): subscriptions with a recurring charge due in the month (not
+  cancelled); monthly recurring revenue: those charges' amounts as monthly amounts
 - churned: subscriptions that ended (cancelled, paused, defaulted), by the event's instant; a
   pause later resumed is not churn
 """
@@ -101,6 +103,8 @@ class Point:
     collected_cents: int
     recovered_cents: int
     failed_cents: int
+    active_members: int = 0  # subscriptions with a recurring charge due in the month
+    mrr_cents: int = 0  # those charges as a monthly amount (a yearly $120 is $10)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

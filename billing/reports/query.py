@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from billing.reports import aggregate
-from billing.reports.aggregate import ChargeFact, EndFact
+from billing.reports.aggregate import ChargeFact, EndFact, TrendFact
 from billing.reports.model import CHURN_KINDS, ONE_OFF, CollectionsReport, PlanInfo
 from billing.reports.period import Period, month_of
 from billing.store.tables import Charge, Event, Plan, Subscription
@@ -34,6 +34,7 @@ def collections(
         ends=end_facts(session, period),
         plans=plan_infos(session),
         generated_at=now,
+        trend=trend_facts(session, period),
         location_names=location_names,
     )
 
@@ -94,6 +95,34 @@ def _month_index(column: Any, starts: list[datetime]) -> Any:
 
 def _instant(value: datetime) -> Any:
     return bindparam(None, value, type_=UTCDateTime())
+
+
+def trend_facts(session: Session, period: Period) -> list[TrendFact]:
+    """Per month and plan: the subscriptions with a recurring charge due (not cancelled)."""
+    months = period.months()
+    starts = [m.start(period.zone) for m in months] + [period.end]
+    c = Charge.__table__.c  # type: ignore[attr-defined]
+    month = _month_index(c.due_at, starts)
+    keys: tuple[Any, ...] = (month, col(Plan.interval_unit), col(Plan.interval_count))
+    query = (
+        sa_select(*keys, func.count(func.distinct(c.subscription_id)), func.sum(c.amount_cents))
+        .select_from(Charge)
+        .join(Subscription, c.subscription_id == Subscription.id)
+        .join(Plan, col(Subscription.plan_id) == Plan.id)
+        .where(c.kind == "RECURRING", c.status != "cancelled")
+        .where(c.due_at >= period.start, c.due_at < period.end)
+        .group_by(*keys)
+    )
+    return [
+        TrendFact(
+            month=str(months[i]),
+            members=members,
+            cents=int(cents),
+            per_month=aggregate.monthly_share(unit, every),
+        )
+        for i, unit, every, members, cents in session.execute(query).all()
+        if i is not None
+    ]
 
 
 def end_facts(session: Session, period: Period) -> list[EndFact]:

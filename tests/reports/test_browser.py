@@ -32,10 +32,10 @@ def test_chromium_renders_the_charts(chromium: str, quarter_store: Store, tmp_pa
     page = tmp_path / "report.html"
     page.write_text(html.render(report), encoding="utf-8")
     dom = _chromium(chromium, tmp_path / "profile", "--dump-dom", page.as_uri())
-    assert len(re.findall(r'<svg class="chart"', dom)) == 2
+    assert len(re.findall(r'<svg class="chart"', dom)) == 3
     assert len(re.findall(r'<rect class="bar collected"', dom)) == 3  # Jan, Feb, Mar
     assert len(re.findall(r'<rect class="bar (recovered|failed)"', dom)) == 2  # January
-    assert len(re.findall(r'<path class="axis"', dom)) == 2
+    assert len(re.findall(r'<path class="axis"', dom)) == 3
     assert "Catering deposit" in dom
     shot = tmp_path / "report.png"
     _chromium(chromium, tmp_path / "profile", f"--screenshot={shot}", page.as_uri())
