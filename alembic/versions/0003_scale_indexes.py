@@ -40,7 +40,8 @@ def upgrade() -> None:
     with op.batch_alter_table('subscription', schema=None) as batch_op:
         batch_op.create_index('ix_subscription_mandate_id_status', ['mandate_id', 'status'],
                               unique=False)
-        batch_op.create_index('ix_subscription_billable', ['next_charge_at'], unique=False,
+        batch_op.create_index('ix_subscription_billable', ['next_charge_at', 'id', 'status'],
+                              unique=False,
                               sqlite_where=BILLABLE, postgresql_where=BILLABLE)
     with op.batch_alter_table('charge', schema=None) as batch_op:
         batch_op.create_index('ix_charge_mandate_id_status', ['mandate_id', 'status'],

@@ -132,10 +132,13 @@ class Subscription(SQLModel, table=True):
         Index("ix_subscription_next_charge_at", "next_charge_at"),
         Index("ix_subscription_customer_id", "customer_id"),
         Index("ix_subscription_mandate_id_status", "mandate_id", "status"),
-        # Materialize's scan: billable subscriptions whose next charge enters the horizon.
+        # Materialize's scan: billable subscriptions whose next charge enters the horizon. The
+        # id and status make it an index-only scan: due members are spread over the whole table.
         Index(
             "ix_subscription_billable",
             "next_charge_at",
+            "id",
+            "status",
             sqlite_where=text(BILLABLE_PREDICATE),
             postgresql_where=text(BILLABLE_PREDICATE),
         ),
