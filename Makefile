@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export PG_TEST_URL
 
-.PHONY: install lint test test-fast demo bench clean postgres browser
+.PHONY: install lint test test-fast demo bench bench-scale clean postgres browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ demo: install
 bench: install
 	$(BIN)/python bench/sandbox_throughput.py
 	$(BIN)/python bench/throughput.py
+
+# Not part of `make test` (it seeds 1M members): PG_BENCH_URL names a scratch database whose
+# public schema is dropped. SCALE_SIZES=100000 runs the small size only.
+SCALE_SIZES ?= 100000,1000000
+PG_BENCH_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench
+bench-scale: install postgres
+	PG_BENCH_URL="$(PG_BENCH_URL)" $(BIN)/python bench/scale.py --sizes $(SCALE_SIZES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis billing.db*

@@ -3,6 +3,11 @@ lives in ``config_cmd``)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
 import typer
 
 from billing.cli import inputs, labels, output
@@ -24,18 +29,15 @@ def upcoming(
     """
     if not 1 <= days <= 366:
         raise DomainError(f"--days must be 1..366, got {days}", field="--days")
-    with output.transaction() as session:
-        result = forecast.upcoming(session, now=SystemClock().now(), days=days)
-        names = locations.names(session)
+    now = SystemClock().now()
     if json_out:
-        output.print_json({
-            "from": result.start, "until": result.until, "total_cents": result.total_cents,
-            "by_plan_cents": result.by_plan, "by_location_cents": result.by_location,
-            "location_names": {g: names[g] for g in result.by_location if g in names},
-            "items": [vars_of(i) | {"location_name": names.get(i.location_guid)}
-                      for i in result.items],
-        })  # fmt: skip
+        with output.transaction() as session:
+            names = locations.names(session)
+            _stream_json(forecast.stream(session, now=now, days=days), now, days, names)
         return
+    with output.transaction() as session:
+        result = forecast.upcoming(session, now=now, days=days)
+        names = locations.names(session)
     output.print_table(f"Due by {result.until:%Y-%m-%d %H:%M} UTC", (
         "due", "plan", "subscription", "cycle", "charge", "amount", "location"
     ), [
@@ -52,6 +54,31 @@ def upcoming(
                     for k, v in result.by_location.items()]  # fmt: skip
     output.print_table("Per location", ("location", "total"), sorted(per_location))
     output.echo(f"total {inputs.dollars(result.total_cents)} in {len(result.items)} charges")
+
+
+def _stream_json(
+    items: Iterator[forecast.Upcoming], now: datetime, days: int, names: dict[str, str]
+) -> None:
+    """The forecast as one JSON object, written item by item (memory flat in store size)."""
+    totals, out = forecast.Totals(), sys.stdout
+    head = output.plain({"from": now, "until": now + timedelta(days=days)})
+    out.write(json.dumps(head)[:-1] + ', "items": [')
+    for n, item in enumerate(totals.tally(items)):
+        row = _item_json(item) | {"location_name": names.get(item.location_guid)}
+        out.write((",\n  " if n else "\n  ") + json.dumps(row))
+    tail = {"total_cents": totals.cents, "by_plan_cents": dict(totals.by_plan),
+            "by_location_cents": dict(totals.by_location),
+            "location_names": {g: names[g] for g in totals.by_location if g in names}}  # fmt: skip
+    out.write("\n], " + json.dumps(tail)[1:] + "\n")
+
+
+def _item_json(item: forecast.Upcoming) -> dict[str, object]:
+    return {
+        "due_at": item.due_at.isoformat().replace("+00:00", "Z"),
+        "amount_cents": item.amount_cents, "plan": item.plan,
+        "location_guid": item.location_guid, "subscription_id": item.subscription_id,
+        "cycle": item.cycle, "charge_id": item.charge_id,
+    }  # fmt: skip
 
 
 def vars_of(item: forecast.Upcoming) -> dict[str, object]:

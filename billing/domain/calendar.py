@@ -135,6 +135,16 @@ def due_at(rule: BillingRule, cycle: int) -> datetime:
     return local_instant(due_date(rule, cycle), rule.local_time, rule.tz)
 
 
+def min_gap(unit: IntervalUnit, every: int) -> timedelta:
+    """A lower bound of the time between two consecutive due instants, so a caller can tell
+    that the next cycle falls after a window without computing it: months are >= 28 days
+    (Jan 31 -> Feb 28), years >= 365 days, and a DST change or a moved time shifts an
+    instant by less than a day. Zero for daily rules (a skipped date bills two cycles at once)."""
+    days = {IntervalUnit.DAY: 1, IntervalUnit.WEEK: 7, IntervalUnit.MONTH: 28,
+            IntervalUnit.YEAR: 365}[unit] * every  # fmt: skip
+    return timedelta(days=days - 1) if unit != IntervalUnit.DAY else timedelta(0)
+
+
 def first_cycle_after(rule: BillingRule, after: datetime, *, first_cycle: int = 0) -> int:
     """The smallest cycle >= ``first_cycle`` due strictly after ``after`` (it may fall past
     year 9999, where no cycle exists).

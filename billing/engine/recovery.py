@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, text
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from billing.engine.jobs import ChargeJob
 from billing.store.db import Store
@@ -29,6 +30,22 @@ def next_check_delay(check_count: int) -> timedelta | None:
     return BACKOFF[check_count] if check_count < len(BACKOFF) else HOURLY
 
 
+def stale_attempts(dialect: str, *, now: datetime, limit: int) -> SelectOfScalar[Attempt]:
+    """The reconciler's scan: a range scan of the partial index ``ix_attempt_recheck``, those
+    whose apply deadline is still ahead first."""
+    stmt = (
+        select(Attempt)
+        .where(text("settled_at IS NULL"))
+        .where(col(Attempt.next_check_at) <= now)
+        .order_by(
+            case((col(Attempt.apply_deadline_at) > now, 0), else_=1),
+            col(Attempt.next_check_at),
+        )
+        .limit(limit)
+    )
+    return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
+
+
 def claim_stale(
     store: Store, *, now: datetime, lease_s: float, limit: int, owner: str | None = None
 ) -> list[ChargeJob]:
@@ -36,18 +53,7 @@ def claim_stale(
     authorization about to be voided goes before a read-back that has all day), leased to
     ``owner`` by pushing ``next_check_at`` one lease out (the owner's heartbeat renews it)."""
     with store.transaction() as session:
-        stmt = (
-            select(Attempt)
-            .where(text("settled_at IS NULL"))
-            .where(col(Attempt.next_check_at) <= now)
-            .order_by(
-                case((col(Attempt.apply_deadline_at) > now, 0), else_=1),
-                col(Attempt.next_check_at),
-            )
-            .limit(limit)
-        )
-        if store.dialect == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stale_attempts(store.dialect, now=now, limit=limit)
         attempts = sorted(session.exec(stmt).all(), key=lambda a: _urgency(a, now))
         jobs = []
         for attempt in attempts:

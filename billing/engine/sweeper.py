@@ -149,7 +149,19 @@ class Engine:
         await self._lane("rescue", self.rescue)
 
     async def run_materialize(self) -> None:
-        await self._lane("materialize", lambda: self.materialize(self.clock.now()))
+        """The materialize lane: once per interval across all workers (the first to take the
+        turn in ``engine_state`` does it; the others skip)."""
+        sched = self.settings.scheduler
+        every = timedelta(seconds=sched.tick_interval_s * 0.8)
+        horizon = timedelta(days=sched.horizon_days)
+
+        async def once() -> None:
+            await asyncio.to_thread(
+                materialize.run_if_due, self.store, now=self.clock.now(), horizon=horizon,
+                every=every, owner=self.owner,
+            )  # fmt: skip
+
+        await self._lane("materialize", once)
 
     async def run_maintain(self) -> None:
         await self._lane("maintain", self.revoke_ended)

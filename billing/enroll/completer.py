@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import text
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from billing.engine.sweeper import Engine
 from billing.enroll import service
 from billing.enroll.models import EnrollmentStatus
 from billing.errors import BillingError
-from billing.store.tables import Enrollment
+from billing.store.tables import PENDING_ENROLLMENT_PREDICATE, Enrollment
 
 log = logging.getLogger("billing.enroll")
 INTERVAL_S = 60.0
@@ -21,14 +23,18 @@ BATCH = 200
 
 def pending_ids(ctx: service.Context, *, limit: int = BATCH) -> list[str]:
     with ctx.store.transaction() as session:
-        query = (
-            select(Enrollment.id)
-            .where(Enrollment.status == EnrollmentStatus.PENDING)
-            .where(col(Enrollment.intent_id).is_not(None))
-            .order_by(col(Enrollment.created_at))
-            .limit(limit)
-        )
-        return list(session.exec(query).all())
+        return list(session.exec(pending_query(limit)).all())
+
+
+def pending_query(limit: int) -> SelectOfScalar[str]:
+    """A range scan of the partial index ``ix_enrollment_pending`` (predicate repeated)."""
+    return (
+        select(Enrollment.id)
+        .where(text(PENDING_ENROLLMENT_PREDICATE))
+        .where(col(Enrollment.intent_id).is_not(None))
+        .order_by(col(Enrollment.created_at))
+        .limit(limit)
+    )
 
 
 async def complete_pending(ctx: service.Context) -> dict[str, int]:

@@ -3,16 +3,21 @@ will produce for billable subscriptions. Read-only: nothing is written."""
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, Date, bindparam, text
+from sqlmodel import Session, select
 
 from billing.domain import calendar
-from billing.domain.states import ChargeStatus
+from billing.domain.states import ChargeStatus, IntervalUnit, PlanKind
 from billing.engine import materialize
-from billing.store.tables import Charge, Plan, Subscription
+from billing.store.tables import BILLABLE_PREDICATE, Plan
+from billing.store.types import UTCDateTime
 
 ONE_OFF = "(one-off)"
 
@@ -42,61 +47,136 @@ class Forecast:
 
 
 def upcoming(session: Session, *, now: datetime, days: int) -> Forecast:
+    """The whole forecast in memory (tables and tests); ``stream`` for large stores."""
+    totals = Totals()
+    items = list(totals.tally(stream(session, now=now, days=days)))
+    return Forecast(start=now, until=now + timedelta(days=days), items=items,
+                    by_plan=dict(totals.by_plan), by_location=dict(totals.by_location))  # fmt: skip
+
+
+@dataclass(slots=True)
+class Totals:
+    """Sums kept while the items stream past (memory: one entry per plan and location)."""
+
+    cents: int = 0
+    count: int = 0
+    by_plan: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_location: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def tally(self, items: Iterable[Upcoming]) -> Iterator[Upcoming]:
+        for item in items:
+            self.cents += item.amount_cents
+            self.count += 1
+            self.by_plan[item.plan] += item.amount_cents
+            self.by_location[item.location_guid] += item.amount_cents
+            yield item
+
+
+def stream(session: Session, *, now: datetime, days: int) -> Iterator[Upcoming]:
+    """Every upcoming charge by (due, subscription, cycle), streamed: two ordered, server-side
+    cursors (materialized charges; billable subscriptions by next due) merged, so memory stays
+    flat in the store's size."""
     until = now + timedelta(days=days)
-    codes = {p.id: p for p in session.exec(select(Plan)).all()}
-    items = _materialized(session, until, codes) + _projected(session, until, codes)
-    items.sort(key=lambda i: (i.due_at, i.subscription_id or 0, i.cycle or 0))
-    by_plan: dict[str, int] = defaultdict(int)
-    by_location: dict[str, int] = defaultdict(int)
-    for item in items:
-        by_plan[item.plan] += item.amount_cents
-        by_location[item.location_guid] += item.amount_cents
-    return Forecast(start=now, until=until, items=items, by_plan=dict(by_plan),
-                    by_location=dict(by_location))  # fmt: skip
+    plans: Plans = {p.id: p for p in session.exec(select(Plan)).all()}
+    conn = session.connection()
+    return heapq.merge(
+        _materialized(conn, until, plans), _projected(conn, until, plans), key=_order
+    )
+
+
+def _order(item: Upcoming) -> tuple[datetime, int, int]:
+    return (item.due_at, item.subscription_id or 0, item.cycle or 0)
 
 
 Plans = dict[int | None, Plan]
-QUEUED = (ChargeStatus.SCHEDULED, ChargeStatus.RETRY_SCHEDULED)
+QUEUED = f"c.status IN ('{ChargeStatus.SCHEDULED}', '{ChargeStatus.RETRY_SCHEDULED}')"
+STREAM = {"stream_results": True, "yield_per": 2_000}
+_MATERIALIZED = (
+    text(
+        "SELECT c.id, c.next_attempt_at, c.amount_cents, c.location_guid, c.subscription_id, "
+        "c.cycle, s.plan_id FROM charge c LEFT JOIN subscription s ON s.id = c.subscription_id "
+        f"WHERE {QUEUED} AND c.next_attempt_at <= :until "
+        "ORDER BY c.next_attempt_at, COALESCE(c.subscription_id, 0), COALESCE(c.cycle, 0)"
+    )
+    .columns(next_attempt_at=UTCDateTime())
+    .bindparams(bindparam("until", type_=UTCDateTime()))
+)
+_BILLABLE = text(
+    "SELECT id, plan_id, anchor_date, anchor_day, timezone, amount_cents, next_cycle, "
+    f"next_charge_at FROM subscription WHERE {BILLABLE_PREDICATE} "
+    "AND next_charge_at <= :until AND cancel_at_period_end = false "
+    "ORDER BY next_charge_at, id"
+).columns(next_charge_at=UTCDateTime(), anchor_date=Date())
+_BILLABLE = _BILLABLE.bindparams(bindparam("until", type_=UTCDateTime()))
 
 
-def _materialized(session: Session, until: datetime, plans: Plans) -> list[Upcoming]:
-    query = select(Charge, Subscription).join(Subscription, isouter=True)
-    query = query.where(col(Charge.status).in_(QUEUED))
-    query = query.where(col(Charge.next_attempt_at) <= until)
-    return [
-        Upcoming(
-            due_at=charge.next_attempt_at,
-            amount_cents=charge.amount_cents,
-            plan=plans[sub.plan_id].code if sub else ONE_OFF,
-            location_guid=charge.location_guid,
-            subscription_id=charge.subscription_id,
-            cycle=charge.cycle,
-            charge_id=charge.id,
+def _materialized(conn: Connection, until: datetime, plans: Plans) -> Iterator[Upcoming]:
+    rows = conn.execution_options(**STREAM).execute(_MATERIALIZED, {"until": until})
+    for row in rows:
+        yield Upcoming(
+            due_at=row.next_attempt_at,
+            amount_cents=row.amount_cents,
+            plan=plans[row.plan_id].code if row.plan_id is not None else ONE_OFF,
+            location_guid=row.location_guid,
+            subscription_id=row.subscription_id,
+            cycle=row.cycle,
+            charge_id=row.id,
         )
-        for charge, sub in session.exec(query).all()
-    ]
 
 
-def _projected(session: Session, until: datetime, plans: Plans) -> list[Upcoming]:
-    query = select(Subscription).where(col(Subscription.status).in_(materialize.BILLABLE))
-    query = query.where(col(Subscription.next_charge_at) <= until)
-    query = query.where(col(Subscription.cancel_at_period_end).is_(False))
-    items = []
-    for sub in session.exec(query).all():
-        plan = plans[sub.plan_id]
-        rule, limit = materialize.rule_for(plan, sub), materialize.cycle_limit(plan)
-        for cycle in calendar.cycles_until(rule, first_cycle=sub.next_cycle, until=until):
-            if limit is not None and cycle >= limit:
-                break
-            items.append(
-                Upcoming(
-                    due_at=calendar.due_at(rule, cycle),
-                    amount_cents=materialize.amount_for(plan, sub, cycle),
-                    plan=plan.code,
-                    location_guid=plan.location_guid,
-                    subscription_id=sub.id,
-                    cycle=cycle,
-                    charge_id=None,
-                )
-            )
-    return items
+def _projected(conn: Connection, until: datetime, plans: Plans) -> Iterator[Upcoming]:
+    """Each subscription's cycles due by ``until``, in order: the first cycle is the
+    subscription's ``next_charge_at`` (SQL order); later cycles (weekly plans...) wait in a
+    heap until the stream has passed their due time."""
+    later: list[tuple[tuple[datetime, int, int], Upcoming]] = []
+    views = {plan_id: _PlanView.of(plan) for plan_id, plan in plans.items()}
+    for sub in conn.execution_options(**STREAM).execute(_BILLABLE, {"until": until}):
+        while later and later[0][0] <= (sub.next_charge_at, sub.id, 0):
+            yield heapq.heappop(later)[1]
+        for item in _cycles(sub, views[sub.plan_id], until):
+            heapq.heappush(later, (_order(item), item))
+    while later:
+        yield heapq.heappop(later)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _PlanView:
+    """A plan's values read once per forecast (not once per member)."""
+
+    row: Plan
+    code: str
+    location_guid: str
+    limit: int | None
+    gap: timedelta
+    flat_amount: int | None  # the amount of every cycle, unless the member overrides it
+
+    @classmethod
+    def of(cls, plan: Plan) -> _PlanView:
+        unit = IntervalUnit(plan.interval_unit or IntervalUnit.MONTH)
+        flat = plan.amount_cents if plan.kind != PlanKind.INSTALLMENT else None
+        return cls(plan, plan.code, plan.location_guid, materialize.cycle_limit(plan),
+                   calendar.min_gap(unit, plan.interval_count), flat)  # fmt: skip
+
+    def amount(self, sub: Any, cycle: int) -> int:
+        if sub.amount_cents is not None and self.flat_amount is not None:
+            return int(sub.amount_cents)
+        if self.flat_amount is not None:
+            return self.flat_amount
+        return materialize.amount_for(self.row, sub, cycle)
+
+
+def _cycles(sub: Any, plan: _PlanView, until: datetime) -> Iterator[Upcoming]:
+    """``sub``: a row of ``_BILLABLE``. The calendar is asked for a cycle only when the
+    plan's shortest gap does not already put it past ``until``."""
+    cycle, due, rule = sub.next_cycle, sub.next_charge_at, None
+    while due <= until and (plan.limit is None or cycle < plan.limit):
+        yield Upcoming(
+            due_at=due, amount_cents=plan.amount(sub, cycle), plan=plan.code,
+            location_guid=plan.location_guid, subscription_id=sub.id, cycle=cycle,
+            charge_id=None,
+        )  # fmt: skip
+        cycle += 1
+        if due + plan.gap > until:
+            return
+        rule = rule or materialize.rule_for(plan.row, sub)
+        due = calendar.due_at(rule, cycle)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from billing.reports.model import (
@@ -35,6 +35,8 @@ class ChargeFact:
     due_at: datetime
     first_declined_at: datetime | None
     settled_at: datetime | None
+    count: int = 1  # a fact may stand for ``count`` alike charges (``amount_cents`` their sum)
+    due_yet: bool | None = None  # due by the report's instant; None: compare ``due_at``
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +47,25 @@ class EndFact:
     location: str
     kind: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrendFact:
+    """Recurring charges of one plan due in one month: ``members`` distinct subscriptions,
+    ``cents`` their amounts; ``per_month`` turns one cycle into a monthly amount."""
+
+    month: str
+    members: int
+    cents: int
+    per_month: float = 1.0
+
+
+MONTHLY_SHARE = {"day": 365.25 / 12, "week": 365.25 / 7 / 12, "month": 1.0, "year": 1 / 12}
+
+
+def monthly_share(unit: str | None, every: int) -> float:
+    """How many cycles of ``every`` ``unit`` fall in an average month."""
+    return MONTHLY_SHARE.get(unit or "month", 1.0) / max(every, 1)
 
 
 Key = tuple[str, str, str]  # (month, plan, location)
@@ -67,8 +88,9 @@ class _Acc:
         return Figures(**tallies, churned=Churn(**self.churn))
 
 
-def contributions(fact: ChargeFact, period: Period) -> Iterator[tuple[Month, str]]:
-    """The (month, tally) pairs one charge counts in."""
+def contributions(fact: ChargeFact, period: Period, now: datetime) -> Iterator[tuple[Month, str]]:
+    """The (month, tally) pairs one charge counts in. An open charge is outstanding once it
+    is due (at ``now``): a charge scheduled for later is not owed yet."""
     settled = period.bucket(fact.settled_at)
     if fact.status == "paid" and settled is not None:
         yield settled, "charged"
@@ -80,7 +102,8 @@ def contributions(fact: ChargeFact, period: Period) -> Iterator[tuple[Month, str
     if declined is not None:
         yield declined, "declined"
     due = period.bucket(fact.due_at)
-    if fact.status in OPEN_STATES and due is not None:
+    due_yet = fact.due_yet if fact.due_yet is not None else fact.due_at <= now
+    if fact.status in OPEN_STATES and due is not None and due_yet:
         yield due, "outstanding"
 
 
@@ -92,20 +115,31 @@ def build(
     plans: Iterable[PlanInfo],
     generated_at: datetime,
     location_names: Mapping[str, str] | None = None,
+    trend: Iterable[TrendFact] = (),
 ) -> CollectionsReport:
     """``location_names`` labels location GUIDs (the store only knows GUIDs)."""
     cells: dict[Key, _Acc] = defaultdict(_Acc)
     for fact in charges:
-        for month, name in contributions(fact, period):
+        for month, name in contributions(fact, period, generated_at):
             tally = cells[(str(month), fact.plan, fact.location)].tallies[name]
-            tally[0] += 1
+            tally[0] += fact.count
             tally[1] += fact.amount_cents
     for end in ends:
         ended = period.bucket(end.at)
         if ended is not None and end.kind in CHURN_KINDS:
             cells[(str(ended), end.plan, end.location)].churn[end.kind] += 1
     known = {p.code: p for p in plans} | {ONE_OFF: ONE_OFF_PLAN}
-    return _report(period, cells, known, generated_at, location_names or {})
+    members: dict[str, int] = defaultdict(int)
+    mrr: dict[str, float] = defaultdict(float)
+    for point in trend:
+        members[point.month] += point.members
+        mrr[point.month] += point.cents * point.per_month
+    report = _report(period, cells, known, generated_at, location_names or {})
+    series = tuple(
+        replace(p, active_members=members[p.month], mrr_cents=round(mrr[p.month]))
+        for p in report.series
+    )
+    return replace(report, series=series)
 
 
 def _report(
@@ -119,7 +153,8 @@ def _report(
         Line(month=k[0], plan=k[1], location=k[2], figures=acc.freeze())
         for k, acc in sorted(cells.items())
     )
-    months = {str(m): m.short for m in period.months()}
+    spans_years = period.first.year != period.last.year
+    months = {str(m): m.label(with_year=spans_years) for m in period.months()}
     used = sorted({k[1] for k in cells}, key=lambda code: (code == ONE_OFF, code))
     by_month = _roll_up(cells, 0, months)
     return CollectionsReport(

@@ -6,11 +6,12 @@ Every string that can come from a user (plan names and codes, locations) goes th
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from billing.domain.money import format_cents
 from billing.reports import svg
-from billing.reports.model import CollectionsReport, Figures, Group, Tally
+from billing.reports.model import LABELS, TALLIES, CollectionsReport, Figures, Group, Tally
 
 STYLE = """
 :root { --ink: #1f2933; --muted: #6b7785; --line: #e4e7eb; --collected: #2f7d5b;
@@ -40,18 +41,23 @@ svg .tick, svg .label { fill: var(--muted); font-size: 11px; }
 .bar.collected, .swatch.collected { fill: var(--collected); background: var(--collected); }
 .bar.recovered, .swatch.recovered { fill: var(--recovered); background: var(--recovered); }
 .bar.failed, .swatch.failed { fill: var(--failed); background: var(--failed); }
+.bar.mrr { fill: #7a5cc4; }
 .legend { margin: 6px 0 0 64px; color: var(--muted); font-size: 12px; }
 .legend .key { margin-right: 16px; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 2px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 28px; max-width: 760px; }
+.scroll { overflow-x: auto; max-width: 100%; }
+svg.chart { width: 100%; height: auto; }
+@media (max-width: 600px) { body { padding: 14px; } .card .v { font-size: 18px; }
+  .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
 """
 
 DEFINITIONS = (
-    "Charged: paid charges, in the month they were paid. Declined: charges with at least one "
+    "Paid: paid charges, in the month they were paid. Declined: charges with at least one "
     "decline, in the month of the first. Recovered: paid after at least one decline (dunning "
-    "worked). Failed: dunning gave up. Outstanding: still open (scheduled, awaiting a retry, "
+    "worked). Failed: dunning gave up. Outstanding: due and still open (awaiting a retry, "
     "processing or needing attention), in the month due. Churned: subscriptions that ended "
-    "(cancelled, paused or defaulted). Paid %: paid / (paid + failed)."
+    "(cancelled, paused and not resumed, or defaulted). Paid %: paid / (paid + failed)."
 )
 
 
@@ -62,7 +68,8 @@ def _amount(t: Tally) -> str:
 
 
 def _rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+    """One decimal, rounded down: 293 paid and 1 failed is 99.6%, never 100%."""
+    return "—" if value is None else f"{math.floor(value * 1000) / 10:.1f}%"
 
 
 def _card(key: str, value: str, note: str = "") -> str:
@@ -94,12 +101,13 @@ def _cells(f: Figures) -> str:
 
 
 def table(first: str, rows: list[tuple[str, Figures]], total: Figures | None = None) -> str:
-    heads = [first, "Charged", "Declined", "Recovered", "Failed", "Outstanding", "Churned",
-             "Paid %"]  # fmt: skip
+    heads = [first, *(LABELS[k] for k in (*TALLIES, "churned")), "Paid %"]
     head = "".join(f"<th>{escape(h)}</th>" for h in heads)
     body = "".join(f"<tr><td>{label}</td>{_cells(f)}</tr>" for label, f in rows)
     foot = f"<tfoot><tr><td>Total</td>{_cells(total)}</tr></tfoot>" if total else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>"
+    # The wide table scrolls inside its box on a phone; the page itself never overflows.
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            f"{foot}</table></div>")  # fmt: skip
 
 
 def _plan_rows(report: CollectionsReport) -> list[tuple[str, Figures]]:
@@ -125,9 +133,24 @@ def charts(report: CollectionsReport) -> str:
                    values=[p.failed_cents for p in report.series]),
     ]  # fmt: skip
     recovery = svg.stacked_bars(labels, pair, title="Recovered vs failed per month")
+    mrr = svg.bars(labels, [p.mrr_cents for p in report.series],
+                   title="Monthly recurring revenue", css="mrr")  # fmt: skip
     return (f'<h2>Collected per month</h2><div class="panel">{collected}</div>'
             f'<h2>Recovered vs failed per month</h2><div class="panel">{recovery}'
-            f"{svg.legend(pair)}</div>")  # fmt: skip
+            f"{svg.legend(pair)}</div>"
+            f'<h2>Members and monthly recurring revenue</h2><div class="panel">{mrr}</div>'
+            f"{trend_table(report)}")  # fmt: skip
+
+
+def trend_table(report: CollectionsReport) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(p.label)}</td><td>{p.active_members}</td>"
+        f"<td>{escape(format_cents(p.mrr_cents))}</td></tr>"
+        for p in report.series
+    )
+    head = "<th>Month</th><th>Active members</th><th>Monthly recurring revenue</th>"
+    return (f'<div class="scroll"><table class="trend"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>")  # fmt: skip
 
 
 def render(report: CollectionsReport) -> str:

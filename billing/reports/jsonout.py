@@ -46,7 +46,8 @@ def to_json(report: CollectionsReport) -> dict[str, Any]:
         ],
         "series": [
             {"month": p.month, "collectedCents": p.collected_cents,
-             "recoveredCents": p.recovered_cents, "failedCents": p.failed_cents}
+             "recoveredCents": p.recovered_cents, "failedCents": p.failed_cents,
+             "activeMembers": p.active_members, "mrrCents": p.mrr_cents}
             for p in report.series
         ],
     }  # fmt: skip

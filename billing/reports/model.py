@@ -6,9 +6,12 @@ Definitions (each charge counts in the month, in the report's time zone, of the 
 - declined: charges that had at least one decline, by ``first_declined_at``
 - recovered: paid charges that had at least one decline (paid by dunning), by ``settled_at``
 - failed: charges dunning gave up on (status failed), by ``settled_at``
-- outstanding: charges still open (scheduled, retry scheduled, processing, needs attention),
-  by ``due_at``; a snapshot at the time the report is built
-- churned: subscriptions that ended (cancelled, paused, defaulted), by the event's instant
+- outstanding: charges still open (scheduled, retry scheduled, processing, needs attention)
+  and already due, by ``due_at``; a snapshot at the time the report is built
+- active members (trend): subscriptions with a recurring charge due in the month (not
+  cancelled); monthly recurring revenue: those charges' amounts as monthly amounts
+- churned: subscriptions that ended (cancelled, paused, defaulted), by the event's instant; a
+  pause later resumed is not churn
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from billing.reports.period import Period
 ONE_OFF = "(one-off)"  # the plan key of UNSCHEDULED charges (not a valid plan code)
 TALLIES = ("charged", "declined", "recovered", "failed", "outstanding")
 CHURN_KINDS = ("cancelled", "paused", "defaulted")
+# The one vocabulary of every view (terminal, HTML): the heading of each figure.
+LABELS = {"charged": "Paid", "declined": "Declined", "recovered": "Recovered",
+          "failed": "Failed", "outstanding": "Outstanding", "churned": "Churned"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +103,8 @@ class Point:
     collected_cents: int
     recovered_cents: int
     failed_cents: int
+    active_members: int = 0  # subscriptions with a recurring charge due in the month
+    mrr_cents: int = 0  # those charges as a monthly amount (a yearly $120 is $10)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,6 +28,11 @@ class Month:
         name = MONTH_NAMES[self.month - 1]
         return f"{name} {self.year}" if self.month == 1 else name
 
+    def label(self, *, with_year: bool) -> str:
+        """'Mar', or 'Mar 2027' when the period spans more than one year."""
+        name = MONTH_NAMES[self.month - 1]
+        return f"{name} {self.year}" if with_year else self.short
+
     def next(self) -> Month:
         return Month(self.year + self.month // 12, self.month % 12 + 1)
 

@@ -1,8 +1,8 @@
 """The report as Rich tables for the terminal (``billing report``, ``billing demo``).
 
-Compact enough for 80 columns: amounts for paid, recovered, failed and open (outstanding)
-charges, counts for charges paid, declined and subscriptions churned (the HTML and JSON views
-carry both everywhere).
+Compact enough for 80 columns: amounts for paid, recovered, failed and outstanding charges,
+counts for charges paid, declined and subscriptions churned, in the words of the HTML page
+(the HTML and JSON views carry both everywhere).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 from billing.domain.money import format_cents
-from billing.reports.model import CollectionsReport, Figures, Group, Tally
+from billing.reports.model import LABELS, CollectionsReport, Figures, Group, Tally
 
-HEADERS = ("Paid", "#", "Decl.", "Recovered", "Failed", "Open", "Churn")
+HEADERS = (LABELS["charged"], "#", LABELS["declined"], LABELS["recovered"], LABELS["failed"],
+           LABELS["outstanding"], LABELS["churned"])  # fmt: skip
 
 
 def _money(t: Tally) -> str:

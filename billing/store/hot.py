@@ -112,16 +112,19 @@ INSERT_ATTEMPTS = insert(Attempt).returning(
 # is cancelled, completed or defaulted (a paused one may still be resumed), nothing is left
 # to charge (a defaulted plan's held charges keep it until a human settles them), or
 # (UNSCHEDULED) the fee was paid. The engine revokes them.
+# Cost: one pass over the live mandates (the partial index ``ix_mandate_live``) with an index
+# probe of ``ix_charge_mandate_id_status`` / ``ix_subscription_mandate_id_status`` each, so it
+# does not grow with paid charges or ended members. ``LIMIT 1`` keeps each probe a probe: it
+# stops PostgreSQL from turning a subquery into a hash of every paid charge (history).
 ENDED_MANDATES = text(
     "SELECT m.id, m.toast_mandate_id, m.location_guid, m.toast_payment_method_id "
     "FROM mandate m WHERE m.status = 'active' AND m.toast_mandate_id IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM charge c WHERE c.mandate_id = m.id AND c.status IN "
-    "('scheduled', 'processing', 'retry_scheduled', 'needs_attention')) "
+    "('scheduled', 'processing', 'retry_scheduled', 'needs_attention') LIMIT 1 OFFSET 0) "
     "AND NOT EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id AND s.status IN "
-    "('pending_mandate', 'active', 'past_due', 'paused')) "
-    "AND ((m.standing_instruction = 'UNSCHEDULED' AND EXISTS (SELECT 1 FROM charge c "
-    "WHERE c.mandate_id = m.id AND c.status = 'paid')) "
-    "OR (m.standing_instruction != 'UNSCHEDULED' AND EXISTS (SELECT 1 FROM subscription s "
-    "WHERE s.mandate_id = m.id))) "
+    "('pending_mandate', 'active', 'past_due', 'paused') LIMIT 1 OFFSET 0) "
+    "AND CASE WHEN m.standing_instruction = 'UNSCHEDULED' THEN EXISTS (SELECT 1 FROM charge c "
+    "WHERE c.mandate_id = m.id AND c.status = 'paid' LIMIT 1 OFFSET 0) "
+    "ELSE EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id LIMIT 1 OFFSET 0) END "
     "ORDER BY m.id LIMIT :limit"
 )

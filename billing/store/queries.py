@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from billing.store.tables import CLAIMABLE_PREDICATE, Attempt, Charge, Subscription
+from billing.store.tables import (
+    BILLABLE_PREDICATE,
+    CLAIMABLE_PREDICATE,
+    Attempt,
+    Charge,
+    Subscription,
+)
 
 
 def next_wakeup(session: Session, *, horizon: timedelta) -> datetime | None:
@@ -21,9 +27,7 @@ def next_wakeup(session: Session, *, horizon: timedelta) -> datetime | None:
         select(func.min(Attempt.next_check_at)).where(text("settled_at IS NULL"))
     ).one()
     upcoming = session.exec(
-        select(func.min(Subscription.next_charge_at)).where(
-            col(Subscription.status).in_(("active", "past_due"))
-        )
+        select(func.min(Subscription.next_charge_at)).where(text(BILLABLE_PREDICATE))
     ).one()
     candidates = [t for t in (due, check) if t is not None]
     if upcoming is not None:

@@ -31,6 +31,14 @@ metadata = SQLModel.metadata
 # when the query repeats its WHERE clause.
 CLAIMABLE_CHARGE_STATES = ("scheduled", "retry_scheduled")
 CLAIMABLE_PREDICATE = "status IN ({})".format(", ".join(f"'{s}'" for s in CLAIMABLE_CHARGE_STATES))
+# Subscriptions the calendar still bills (materialize, the forecast, the next wake-up).
+BILLABLE_SUBSCRIPTION_STATES = ("active", "past_due")
+BILLABLE_PREDICATE = "status IN ({})".format(
+    ", ".join(f"'{s}'" for s in BILLABLE_SUBSCRIPTION_STATES)
+)
+# Mandates the engine may still charge or revoke (the reconciler's ended-purpose scan).
+LIVE_MANDATE_PREDICATE = "status = 'active' AND toast_mandate_id IS NOT NULL"
+PENDING_ENROLLMENT_PREDICATE = "status = 'pending'"
 
 
 def _utc(*, nullable: bool = False, index: bool = False) -> Any:
@@ -68,6 +76,13 @@ class Mandate(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("toast_mandate_id", name="uq_mandate_toast_mandate_id"),
         Index("ix_mandate_customer_id", "customer_id"),
+        # Active mandates only: revoked and expired ones (history) are never scanned.
+        Index(
+            "ix_mandate_live",
+            "id",
+            sqlite_where=text(LIVE_MANDATE_PREDICATE),
+            postgresql_where=text(LIVE_MANDATE_PREDICATE),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -124,6 +139,17 @@ class Subscription(SQLModel, table=True):
         Index("ix_subscription_status", "status"),
         Index("ix_subscription_next_charge_at", "next_charge_at"),
         Index("ix_subscription_customer_id", "customer_id"),
+        Index("ix_subscription_mandate_id_status", "mandate_id", "status"),
+        # Materialize's scan: billable subscriptions whose next charge enters the horizon. The
+        # id and status make it an index-only scan: due members are spread over the whole table.
+        Index(
+            "ix_subscription_billable",
+            "next_charge_at",
+            "id",
+            "status",
+            sqlite_where=text(BILLABLE_PREDICATE),
+            postgresql_where=text(BILLABLE_PREDICATE),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -164,7 +190,7 @@ class Charge(SQLModel, table=True):
             sqlite_where=text("lease_expires_at IS NOT NULL"),
             postgresql_where=text("lease_expires_at IS NOT NULL"),
         ),
-        Index("ix_charge_mandate_id", "mandate_id"),
+        Index("ix_charge_mandate_id_status", "mandate_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -257,6 +283,17 @@ class Event(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+class EngineState(SQLModel, table=True):
+    """Small shared facts of the engine, one row per name: when a once-per-pass job (such as
+    materialize) last ran, so other workers skip it (see ``billing.engine.materialize``)."""
+
+    __tablename__ = "engine_state"
+
+    name: str = Field(primary_key=True, max_length=64)
+    ran_at: datetime = _utc()
+    owner: str = Field(default="", max_length=64)
+
+
 class ToastToken(SQLModel, table=True):
     """The one Toast access token shared by every worker process (see billing.toast.auth)."""
 
@@ -278,6 +315,12 @@ class Enrollment(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_enrollment_idempotency_key"),
         Index("ix_enrollment_status", "status"),
+        Index(
+            "ix_enrollment_pending",
+            "created_at",
+            sqlite_where=text(PENDING_ENROLLMENT_PREDICATE),
+            postgresql_where=text(PENDING_ENROLLMENT_PREDICATE),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=36)

@@ -32,11 +32,22 @@ def test_each_month_counts_exact_amounts(quarter_store: Store) -> None:
     )
     for month in ("2027-02", "2027-03"):  # two members left, and an installment of $333.33
         assert report.month(month) == Figures(charged=Tally(count=3, cents=4500 + 4500 + 33_333))
-    # April: the next cycles are materialized and due, nothing collected yet
-    assert report.month("2027-04") == Figures(outstanding=Tally(count=2, cents=9000))
+    # April: the next cycles are materialized but due on the 5th, after NOW: not owed yet
+    assert report.month("2027-04") == Figures()
     assert report.totals.charged == Tally(count=10, cents=129_500)
     assert report.totals.collection_rate == 10 / 11
     assert report.totals.recovery_rate == 0.5
+
+
+def test_a_charge_is_outstanding_once_due_not_before(quarter_store: Store) -> None:
+    # Given the April cycles, due on Apr 5 at 10:00 and not attempted (the store is at Apr 4)
+    april = Period(first=Month(2027, 4), last=Month(2027, 4))
+    with quarter_store.transaction() as session:
+        before = query.collections(session, april, now=NOW)
+        after = query.collections(session, april, now=datetime(2027, 4, 5, 12, tzinfo=UTC))
+    # Then they are outstanding only from their due instant
+    assert before.month("2027-04").outstanding == Tally()
+    assert after.month("2027-04").outstanding == Tally(count=2, cents=9000)
 
 
 def test_plans_locations_and_series(quarter_store: Store) -> None:

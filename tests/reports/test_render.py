@@ -47,13 +47,13 @@ def test_html_escapes_every_user_string() -> None:
 
 def test_html_is_self_contained_with_svg_charts() -> None:
     page = html.render(_evil_report())
-    assert page.count('<svg class="chart"') == 2
+    assert page.count('<svg class="chart"') == 3  # collected, recovered/failed, MRR
     assert re.search(r'<rect class="bar collected"', page)
     assert re.search(r'<rect class="bar recovered"', page)
     assert re.search(r'<rect class="bar failed"', page)
     # nothing to fetch: no scripts, no external URLs, no web fonts
     assert not re.search(r"<script|<link|@import|url\(|src=", page)
-    assert re.findall(r"https?://[^\"' ]+", page) == ["http://www.w3.org/2000/svg"] * 2
+    assert re.findall(r"https?://[^\"' ]+", page) == ["http://www.w3.org/2000/svg"] * 3
 
 
 def test_terminal_tables_show_months_plans_and_locations() -> None:
@@ -87,7 +87,8 @@ def test_json_output_shape(runner_env: dict[str, str]) -> None:
     assert [m["month"] for m in data["months"]] == ["2027-01", "2027-02", "2027-03"]
     assert [p["code"] for p in data["plans"]] == ["deposit", "wine", "(one-off)"]
     assert data["series"][0] == {"month": "2027-01", "collectedCents": 44_834,
-                                 "recoveredCents": 4500, "failedCents": 4500}  # fmt: skip
+                                 "recoveredCents": 4500, "failedCents": 4500,
+                                 "activeMembers": 3, "mrrCents": 13_500}  # fmt: skip
 
 
 def test_report_command_month_table_and_html(runner_env: dict[str, str], tmp_path: Path) -> None:
