@@ -13,6 +13,7 @@ from billing.cli import (
     demo_cmd,
     engine_cmd,
     mandates_cmd,
+    messages_cmd,
     overview_cmd,
     plans_cmd,
     report_cmd,
@@ -42,6 +43,7 @@ app.command()(customers_cmd.enroll)
 app.add_typer(subscriptions_cmd.app, name="subscriptions")
 app.add_typer(charges_cmd.app, name="charges")
 app.add_typer(mandates_cmd.app, name="mandates")
+app.add_typer(messages_cmd.app, name="messages")
 app.command()(overview_cmd.upcoming)
 app.command()(overview_cmd.attention)
 app.command()(overview_cmd.config)
