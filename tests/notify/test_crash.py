@@ -21,7 +21,6 @@ from billing.notify.rules import Status
 from billing.sandbox import SandboxHandle
 from billing.store.tables import Message
 from tests.engine.world import world
-from tests.notify import club
 from tests.notify.helpers import outbox
 from tests.notify.mailbox import Mailbox
 
