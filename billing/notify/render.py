@@ -7,6 +7,7 @@ the configured locale, dates in the subscription's (the location's) time zone.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +18,9 @@ import jinja2
 from babel import dates, numbers
 
 from billing.settings import NotifySettings
+
+# Line breaks a template leaves in a subject; never the locale's non-breaking spaces.
+ASCII_SPACE = re.compile(r"[ \t\r\n]+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,7 +52,7 @@ class Renderer:
         context = with_derived(facts)
         subject = self._text.get_template(f"{kind}.subject.txt").render(context)
         return Rendered(
-            subject=" ".join(subject.split()),
+            subject=ASCII_SPACE.sub(" ", subject).strip(),
             text=self._text.get_template(f"{kind}.txt").render(context),
             html=self._html.get_template(f"{kind}.html").render(context),
         )
