@@ -117,7 +117,9 @@ class MailSettings(BaseModel):
         return value
 
 
-MessageKindName = Literal["receipt", "decline", "final_failure", "cancellation", "reminder"]
+MessageKindName = Literal[
+    "receipt", "decline", "final_failure", "cancellation", "reminder", "expiring_card"
+]
 
 
 class NotifySettings(BaseModel):
@@ -128,6 +130,10 @@ class NotifySettings(BaseModel):
         default_factory=list, description="Message kinds switched off, e.g. [\"reminder\"]"
     )
     reminder_days: int = Field(3, ge=1, le=60, description="Days before a charge to remind")
+    expiring_card_days: list[int] = Field(
+        default_factory=lambda: [30, 15, 3],
+        description="Days before a card's last day to tell the member (when a charge follows)",
+    )
     merchant_name: str = Field("Our restaurant", description="The merchant named in messages")
     manage_url: str = Field(
         "http://127.0.0.1:8800/", description="Where a member manages a subscription"
@@ -147,6 +153,13 @@ class NotifySettings(BaseModel):
     max_attempts: int = Field(8, ge=1, le=50, description="Send attempts before a message fails")
     retry_base_s: float = Field(30.0, gt=0, description="First retry delay (doubles each time)")
     retry_max_s: float = Field(3_600.0, gt=0, description="Largest retry delay")
+
+    @field_validator("expiring_card_days")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if any(d < 1 or d > 120 for d in value) or len(set(value)) != len(value):
+            raise ValueError("must be distinct day counts from 1 to 120, e.g. [30, 15, 3]")
+        return sorted(value, reverse=True)
 
     @field_validator("manage_url", "cancel_url")
     @classmethod

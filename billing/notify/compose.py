@@ -5,11 +5,16 @@ plain-text body with an HTML alternative."""
 from __future__ import annotations
 
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from billing.notify.render import Rendered
 from billing.settings import MailSettings
+
+# CRLF line ends for SMTP; headers folded only past RFC 5322's 998 characters (folding at 78
+# makes some parsers, Python's among them, read a subject back with a leading space).
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def message_id(message_id: int, event_id: int, from_address: str) -> str:
@@ -20,7 +25,7 @@ def message_id(message_id: int, event_id: int, from_address: str) -> str:
 def email(
     rendered: Rendered, *, to: str, mail: MailSettings, merchant: str, msgid: str, at: datetime
 ) -> EmailMessage:
-    out = EmailMessage()
+    out = EmailMessage(policy=MAIL_POLICY)
     out["From"] = formataddr((mail.from_name or merchant, mail.from_address))
     out["To"] = to
     if mail.reply_to:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import jinja2
 
 from billing.clock import Clock
-from billing.notify import compose, outbox, reminders, render, rules, smtp
+from billing.notify import compose, expiring, outbox, reminders, render, rules, smtp
 from billing.settings import BillingSettings
 from billing.store.db import Store
 from billing.store.tables import Message
@@ -37,7 +37,8 @@ async def dispatch_once(
     store: Store, clock: Clock, settings: BillingSettings, *,
     transport: smtp.Transport | None = None, owner: str | None = None,
 ) -> int:  # fmt: skip
-    """One pass: reminders now due, new events into messages, then send what is due.
+    """One pass: reminders and expiring-card notices now due, new events into messages,
+    then send what is due.
 
     Returns the number of messages the relay accepted in this pass."""
     if not settings.notify.enabled:
@@ -63,6 +64,8 @@ class Dispatcher:
         now = self.clock.now()
         if rules.Kind.REMINDER not in self.notify.kinds_off:
             await self._db(reminders.scan, now=now, days=self.notify.reminder_days)
+        if rules.Kind.EXPIRING_CARD not in self.notify.kinds_off:
+            await self._db(expiring.scan, now=now, notify=self.notify)
         while await self._db(outbox.enqueue, now=now, notify=self.notify) >= self.notify.batch_size:
             pass
         claimed = await self._db(outbox.claim, now=now, owner=self.owner, notify=self.notify)

@@ -32,7 +32,8 @@ class _Rows:
 
 def gather(session: Session, event: Event, kind: Kind, notify: NotifySettings) -> Facts | None:
     """The facts of ``kind`` for ``event``, or None when there is nobody to tell."""
-    rows = _charge_rows(session, event) if event.entity == "charge" else _sub_rows(session, event)
+    gather_rows = {"charge": _charge_rows, "mandate": _mandate_rows}.get(event.entity, _sub_rows)
+    rows = gather_rows(session, event)
     if rows is None or not rows.customer.email:
         return None
     context = _common(rows, event, notify) | _specific(rows, event, kind)
@@ -59,6 +60,17 @@ def _sub_rows(session: Session, event: Event) -> _Rows | None:
         return None
     mandate = session.get(Mandate, sub.mandate_id) if sub.mandate_id else None
     plan = session.get(Plan, sub.plan_id)
+    return _Rows(customer=customer, mandate=mandate, subscription=sub, plan=plan, charge=None)
+
+
+def _mandate_rows(session: Session, event: Event) -> _Rows | None:
+    mandate = session.get(Mandate, event.entity_id)
+    customer = session.get(Customer, mandate.customer_id) if mandate else None
+    sub_id = event.data.get("subscription_id")
+    sub = session.get(Subscription, int(sub_id)) if sub_id else None
+    plan = session.get(Plan, sub.plan_id) if sub else None
+    if customer is None:
+        return None
     return _Rows(customer=customer, mandate=mandate, subscription=sub, plan=plan, charge=None)
 
 
@@ -99,6 +111,9 @@ def _specific(rows: _Rows, event: Event, kind: Kind) -> dict[str, Any]:
     if kind == Kind.REMINDER:
         return {"amount_cents": int(data["amount_cents"]), "due_at": str(data["due_at"]),
                 "why": "a payment is coming up"}  # fmt: skip
+    if kind == Kind.EXPIRING_CARD:
+        return {"amount_cents": _plan_amount(rows), "ends_at": str(data["ends_at"]),
+                "days": int(data["days"]), "why": "your card is about to expire"}  # fmt: skip
     if kind == Kind.CANCELLATION:
         return {"amount_cents": _plan_amount(rows), "why": "your subscription was cancelled",
                 "at_period_end": bool(data.get("at_period_end"))}  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,6 +46,7 @@ class Renderer:
         )  # fmt: skip
         env.filters["money"] = money
         env.filters["day"] = day
+        env.filters["last_day"] = last_day
         return env
 
     def render(self, kind: str, facts: dict[str, Any]) -> Rendered:
@@ -74,3 +75,11 @@ def day(instant: str | datetime, zone: str, locale: str = "en_US") -> str:
     """An instant as a long date in ``zone`` (March 1, 2027)."""
     value = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
     return str(dates.format_date(value.astimezone(ZoneInfo(zone)).date(), "long", locale=locale))
+
+
+def last_day(ends: str | datetime, zone: str, locale: str = "en_US") -> str:
+    """The last valid day before the instant ``ends`` (a card ending at midnight after May 31
+    is valid through May 31)."""
+    value = datetime.fromisoformat(ends) if isinstance(ends, str) else ends
+    local = value.astimezone(ZoneInfo(zone)) - timedelta(microseconds=1)
+    return str(dates.format_date(local.date(), "long", locale=locale))

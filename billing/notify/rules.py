@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 
 class Kind(StrEnum):
@@ -27,6 +28,7 @@ class Kind(StrEnum):
     FINAL_FAILURE = "final_failure"  # dunning gave up (or a never-retry decline)
     CANCELLATION = "cancellation"  # a subscription was cancelled
     REMINDER = "reminder"  # N days before a charge
+    EXPIRING_CARD = "expiring_card"  # 30, 15, 3 days before the card's last day
 
 
 class Status(StrEnum):
@@ -47,8 +49,10 @@ TRIGGERS: dict[tuple[str, str], Kind] = {
     ("charge", "charge_failed"): Kind.FINAL_FAILURE,
     ("subscription", "cancelled"): Kind.CANCELLATION,
     ("subscription", "reminder_due"): Kind.REMINDER,
+    ("mandate", "card_expiring"): Kind.EXPIRING_CARD,
 }
 REMINDER_EVENT = "reminder_due"
+EXPIRING_EVENT = "card_expiring"
 
 
 def kind_for(entity: str, event_type: str, *, off: frozenset[str]) -> Kind | None:
@@ -94,6 +98,32 @@ def reminder_due(*, due_at: datetime, now: datetime, days: int) -> bool:
 
 def reminder_key(subscription_id: int, cycle: int) -> str:
     return f"subscription:{subscription_id}:cycle:{cycle}"
+
+
+def full_year(exp_year: int) -> int:
+    """Card expiry years arrive as 27 or 2027."""
+    return exp_year + 2000 if 0 <= exp_year < 100 else exp_year
+
+
+def card_ends(exp_month: int, exp_year: int, zone: ZoneInfo) -> datetime:
+    """The first instant a card is no longer valid: midnight after its month, in ``zone``."""
+    exp_year = full_year(exp_year)
+    year, month = (exp_year + 1, 1) if exp_month == 12 else (exp_year, exp_month + 1)
+    return datetime(year, month, 1, tzinfo=zone)
+
+
+def expiry_notice(*, ends: datetime, now: datetime, days: tuple[int, ...]) -> int | None:
+    """Which expiring-card notice is due now: the nearest threshold (in days before ``ends``)
+    already passed, or None before the first one and once the card has ended. A scan that
+    starts late (a card added 10 days before it ends) sends the one notice of that window."""
+    if now >= ends:
+        return None
+    passed = [d for d in days if now >= ends - timedelta(days=d)]
+    return min(passed) if passed else None
+
+
+def expiry_key(mandate_id: int, exp_month: int, exp_year: int, days: int) -> str:
+    return f"mandate:{mandate_id}:expires:{full_year(exp_year):04d}-{exp_month:02d}:days:{days}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

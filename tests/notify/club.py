@@ -47,7 +47,9 @@ async def member(
         mandate = members.add_active_mandate(
             session, customer=customer, location_guid=w.location, standing_instruction=plan.kind,
             toast_mandate_id=cof["mandateId"], payment_method_id=cof["paymentMethodId"],
-            card_brand=cof["card"]["brand"], card_last4=cof["card"]["lastFour"], now=now,
+            card_brand=cof["card"]["brand"], card_last4=cof["card"]["lastFour"],
+            card_exp=(int(cof["card"]["expiry"]["month"]), int(cof["card"]["expiry"]["year"])),
+            now=now,
         )  # fmt: skip
         sub = members.subscribe(session, customer=customer, plan=plan, mandate=mandate,
                                 start=start, anchor_day=None, now=now)  # fmt: skip

@@ -112,3 +112,23 @@ def test_the_smtp_password_is_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "hunter2-smtp" not in repr(settings)
     assert settings.mail.password is not None
     assert settings.mail.password.get_secret_value() == "hunter2-smtp"
+
+
+def test_a_card_ends_at_midnight_after_its_month_in_the_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    la = ZoneInfo("America/Los_Angeles")
+    assert rules.card_ends(2, 2027, la) == datetime(2027, 3, 1, tzinfo=la)
+    assert rules.card_ends(12, 2027, la) == datetime(2028, 1, 1, tzinfo=la)
+
+
+def test_the_expiry_notice_is_the_window_now_in() -> None:
+    ends, days = datetime(2027, 3, 1, tzinfo=UTC), (30, 15, 3)
+    at = {d: ends - timedelta(days=d) for d in (31, 30, 16, 15, 10, 3, 1)}
+    assert rules.expiry_notice(ends=ends, now=at[31], days=days) is None
+    assert rules.expiry_notice(ends=ends, now=at[30], days=days) == 30
+    assert rules.expiry_notice(ends=ends, now=at[16], days=days) == 30
+    assert rules.expiry_notice(ends=ends, now=at[15], days=days) == 15
+    assert rules.expiry_notice(ends=ends, now=at[10], days=days) == 15  # a late start: one notice
+    assert rules.expiry_notice(ends=ends, now=at[1], days=days) == 3
+    assert rules.expiry_notice(ends=ends, now=ends, days=days) is None
