@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import jinja2
 
 from billing.clock import Clock
+from billing.errors import DuplicateKey
 from billing.notify import compose, expiring, outbox, reminders, render, rules, smtp
 from billing.settings import BillingSettings
 from billing.store.db import Store
@@ -63,9 +64,9 @@ class Dispatcher:
     async def pass_once(self) -> int:
         now = self.clock.now()
         if rules.Kind.REMINDER not in self.notify.kinds_off:
-            await self._db(reminders.scan, now=now, days=self.notify.reminder_days)
+            await self._scan(reminders.scan, now=now, days=self.notify.reminder_days)
         if rules.Kind.EXPIRING_CARD not in self.notify.kinds_off:
-            await self._db(expiring.scan, now=now, notify=self.notify)
+            await self._scan(expiring.scan, now=now, notify=self.notify)
         while await self._db(outbox.enqueue, now=now, notify=self.notify) >= self.notify.batch_size:
             pass
         claimed = await self._db(outbox.claim, now=now, owner=self.owner, notify=self.notify)
@@ -76,6 +77,14 @@ class Dispatcher:
                 return await self.send(message)
 
         return sum(await asyncio.gather(*(one(m) for m in claimed)))
+
+    async def _scan(self, fn: Callable[..., int], **kwargs: Any) -> None:
+        """A notice scan; another dispatcher creating the same notice first is not an error
+        (its unique key rolled this scan back; the next pass creates whatever is left)."""
+        try:
+            await self._db(fn, **kwargs)
+        except DuplicateKey:
+            log.info("notice_scan_raced", extra={"action": "notice_scan_raced"})
 
     async def send(self, message: Message) -> bool:
         """Send one claimed message; True when the relay accepted it."""
