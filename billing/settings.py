@@ -97,6 +97,9 @@ class SchedulerSettings(BaseModel):
         description="After a check refuses a payment, the location starts no fresh charges "
         "for this long (or until an apply succeeds there)",
     )
+    dispatch_interval_s: float = Field(
+        10.0, gt=0, description="Seconds between passes of the customer-message dispatcher"
+    )
     maintain_interval_s: float = Field(
         60.0, gt=0, description="Seconds between passes revoking mandates whose purpose ended"
     )
@@ -142,6 +145,103 @@ class ServeSettings(BaseModel):
     )  # fmt: skip
 
 
+class MailSettings(BaseModel):
+    """The SMTP relay the messages go through (any relay: a provider's, or a local one)."""
+
+    host: str = Field("127.0.0.1", description="SMTP relay host")
+    port: int = Field(25, ge=1, le=65_535, description="SMTP relay port (587 STARTTLS, 465 TLS)")
+    security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="none, starttls (upgrade after connecting) or tls (implicit TLS)"
+    )
+    user: str | None = Field(None, description="SMTP login user (none: no login)")
+    password: SecretStr | None = Field(None, description="SMTP login password")
+    from_address: str = Field("billing@localhost", description="From: address of every message")
+    from_name: str = Field("", description="Display name in From: (default: the merchant name)")
+    reply_to: str | None = Field(None, description="Reply-To: address (the merchant's inbox)")
+    timeout_s: float = Field(30.0, gt=0, description="SMTP connect and reply timeout")
+
+    @field_validator("from_address", "reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or any(c.isspace() for c in value)):
+            raise ValueError("must be an email address like billing@example.com")
+        return value
+
+
+MessageKindName = Literal[
+    "receipt", "decline", "final_failure", "cancellation", "reminder", "expiring_card"
+]
+
+
+class NotifySettings(BaseModel):
+    """Customer messages: which kinds go out, how they read, and how the dispatcher retries."""
+
+    enabled: bool = Field(True, description="Send customer messages at all")
+    kinds_off: list[MessageKindName] = Field(
+        default_factory=list, description="Message kinds switched off, e.g. [\"reminder\"]"
+    )
+    reminder_days: int = Field(3, ge=1, le=60, description="Days before a charge to remind")
+    expiring_card_days: list[int] = Field(
+        default_factory=lambda: [30, 15, 3],
+        description="Days before a card's last day to tell the member (when a charge follows)",
+    )
+    merchant_name: str = Field("Our restaurant", description="The merchant named in messages")
+    manage_url: str = Field(
+        "http://127.0.0.1:8800/", description="Where a member manages a subscription"
+    )
+    cancel_url: str = Field("http://127.0.0.1:8800/", description="Where a member cancels online")
+    locale: str = Field("en_US", description="Locale for amounts and dates (Babel name)")
+    timezone: str = Field(
+        "America/New_York", description="Time zone for dates of charges without a plan"
+    )
+    templates_dir: Path | None = Field(
+        None, description="Folder of templates overriding the built-in ones (same file names)"
+    )
+    batch_size: int = Field(50, ge=1, le=1_000, description="Events and messages per pass")
+    claim_lease_s: float = Field(
+        120.0, gt=0, description="A claim older than this (nothing sent yet) is retried"
+    )
+    max_attempts: int = Field(8, ge=1, le=50, description="Send attempts before a message fails")
+    retry_base_s: float = Field(30.0, gt=0, description="First retry delay (doubles each time)")
+    retry_max_s: float = Field(3_600.0, gt=0, description="Largest retry delay")
+
+    @field_validator("expiring_card_days")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if any(d < 1 or d > 120 for d in value) or len(set(value)) != len(value):
+            raise ValueError("must be distinct day counts from 1 to 120, e.g. [30, 15, 3]")
+        return sorted(value, reverse=True)
+
+    @field_validator("manage_url", "cancel_url")
+    @classmethod
+    def _link(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(value)
+        except (ValueError, UnknownLocaleError) as exc:
+            raise ValueError("must be a locale like en_US or fr_FR") from exc
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            raise ValueError("must be an IANA time zone like America/New_York") from exc
+        return value
+
+
 class BillingSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -161,6 +261,8 @@ class BillingSettings(BaseSettings):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     dunning: DunningSettings = Field(default_factory=DunningSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @field_validator("database_url")
     @classmethod

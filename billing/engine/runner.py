@@ -1,7 +1,7 @@
 """``billing run``: APScheduler 3.x as a metronome over the engine's lanes.
 
 APScheduler holds one interval job per lane (charge, rescue, materialize, maintain,
-heartbeat) and one completing pending enrollments, in a memory job store (never pickled
+dispatch, heartbeat) and one completing pending enrollments, in a memory job store (never pickled
 per-charge jobs: its FAQ warns that a shared persistent job store duplicates or misses runs).
 All truth lives in the schedule store, so charges missed while the process was down are found
 on the first tick. Each lane is its own job, so a long sweep never delays a rescue.
@@ -51,6 +51,7 @@ def build_scheduler(engine: Engine) -> AsyncIOScheduler:
         (engine.run_sweep, sched.tick_interval_s, "sweep", 0.0),
         (engine.run_reconcile, sched.reconcile_interval_s, "reconcile", 0.5),
         (engine.run_maintain, sched.maintain_interval_s, "maintain", 1.0),
+        (engine.run_dispatch, sched.dispatch_interval_s, "dispatch", 1.5),
     )
     for job, every, name, delay in lanes:
         scheduler.add_job(

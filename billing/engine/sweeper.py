@@ -166,6 +166,14 @@ class Engine:
     async def run_maintain(self) -> None:
         await self._lane("maintain", self.revoke_ended)
 
+    async def run_dispatch(self) -> None:
+        """The dispatch lane: customer messages from the outbox (``billing.notify``)."""
+        from billing.notify import dispatcher  # the mail stack loads only where messages go
+
+        await self._lane("dispatch", lambda: dispatcher.dispatch_once(
+            self.store, self.clock, self.settings, owner=self.owner
+        ))  # fmt: skip
+
     async def run_heartbeat(self) -> None:
         await self._lane("heartbeat", self.heartbeat)
 

@@ -111,7 +111,9 @@ _BILLABLE = _BILLABLE.bindparams(bindparam("until", type_=UTCDateTime()))
 
 
 def _materialized(conn: Connection, until: datetime, plans: Plans) -> Iterator[Upcoming]:
-    rows = conn.execution_options(**STREAM).execute(_MATERIALIZED, {"until": until})
+    # options on the statement, not the connection: Connection.execution_options() changes the
+    # connection in place, and every later statement in the session would become a server cursor
+    rows = conn.execute(_MATERIALIZED.execution_options(**STREAM), {"until": until})
     for row in rows:
         yield Upcoming(
             due_at=row.next_attempt_at,
@@ -130,7 +132,7 @@ def _projected(conn: Connection, until: datetime, plans: Plans) -> Iterator[Upco
     heap until the stream has passed their due time."""
     later: list[tuple[tuple[datetime, int, int], Upcoming]] = []
     views = {plan_id: _PlanView.of(plan) for plan_id, plan in plans.items()}
-    for sub in conn.execution_options(**STREAM).execute(_BILLABLE, {"until": until}):
+    for sub in conn.execute(_BILLABLE.execution_options(**STREAM), {"until": until}):
         while later and later[0][0] <= (sub.next_charge_at, sub.id, 0):
             yield heapq.heappop(later)[1]
         for item in _cycles(sub, views[sub.plan_id], until):

@@ -273,6 +273,12 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         Index("ix_event_entity", "entity", "entity_id"),
         Index("ix_event_at", "at"),
+        Index(
+            "ix_event_undispatched",
+            "id",
+            sqlite_where=text("dispatched_at IS NULL"),
+            postgresql_where=text("dispatched_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -281,6 +287,9 @@ class Event(SQLModel, table=True):
     entity_id: int
     type: str = Field(max_length=64)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # The outbox mark: NULL until the dispatcher has turned the event into its messages (in
+    # one transaction). A mark, not a cursor: PostgreSQL commits ids out of order.
+    dispatched_at: datetime | None = _utc(nullable=True)
 
 
 class EngineState(SQLModel, table=True):
@@ -353,4 +362,64 @@ class Location(SQLModel, table=True):
     guid: str = Field(primary_key=True, max_length=36)
     name: str = Field(max_length=100)
     timezone: str = Field(default="America/New_York", max_length=64)
+    created_at: datetime = _utc()
+
+
+# Message states from which a dispatcher may claim a message (see billing.notify.outbox).
+DUE_MESSAGE_PREDICATE = "status IN ('pending', 'claimed')"
+
+
+class Message(SQLModel, table=True):
+    """One message to one recipient over one channel, derived from one event (the outbox).
+
+    (event, channel, recipient) is unique: a message is created once, whoever scans the event.
+    ``context`` holds the facts as they were when the event was dispatched (amount, card brand
+    and last four, reason, links); never a card number or a secret.
+    """
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint(
+            "event_id", "channel", "recipient", name="uq_message_event_channel_recipient"
+        ),
+        Index(
+            "ix_message_due",
+            "next_attempt_at",
+            sqlite_where=text(DUE_MESSAGE_PREDICATE),
+            postgresql_where=text(DUE_MESSAGE_PREDICATE),
+        ),
+        Index("ix_message_customer_id", "customer_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id")
+    channel: str = Field(sa_type=String(16), max_length=16)
+    recipient: str = Field(max_length=254)
+    kind: str = Field(sa_type=String(32), max_length=32)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    status: str = _status("pending")
+    context: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    subject: str | None = Field(default=None, max_length=300)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc()
+    claim_owner: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = _utc(nullable=True)
+    provider_id: str | None = Field(default=None, max_length=200)  # the email's Message-ID
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+    sent_at: datetime | None = _utc(nullable=True)
+
+
+class Notice(SQLModel, table=True):
+    """A notice the dispatcher decided to give (a reminder before a charge): (kind, key) is
+    unique, so a scan repeated by any number of dispatchers creates its event once."""
+
+    __tablename__ = "notice"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_notice_kind_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(32), max_length=32)
+    key: str = Field(max_length=120)
+    event_id: int = Field(foreign_key="event.id")
     created_at: datetime = _utc()

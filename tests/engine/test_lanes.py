@@ -87,7 +87,8 @@ async def test_stop_releases_unsent_claims_and_finishes_in_flight_charges(
         assert (report.finished, report.released, report.left_in_flight) == (2, 2, 0)
         rows = attempts(store)
         released = [a for a in rows if a.status == AttemptStatus.ABANDONED]
-        assert sum(a.status == AttemptStatus.SUCCEEDED for a in rows) == 2, [(a.status, a.error) for a in rows]
+        outcome = [(a.status, a.error) for a in rows]
+        assert sum(a.status == AttemptStatus.SUCCEEDED for a in rows) == 2, outcome
         assert [a.error for a in released] == ["worker stopping", "worker stopping"]
         assert all(a.settled_at is not None for a in rows)
         # and the released charges are due again at once, for any worker

@@ -365,7 +365,8 @@ async def test_billing_run_schedules_the_completer_and_it_completes(harness: Har
                              store=harness.store) as engine:  # fmt: skip
         scheduler = runner.build_scheduler(engine)
         assert {job.id for job in scheduler.get_jobs()} == {
-            "heartbeat", "materialize", "sweep", "reconcile", "maintain", "enrollments"
+            "heartbeat", "materialize", "sweep", "reconcile", "maintain", "dispatch",
+            "enrollments",
         }
         await completer.run(engine)
     with harness.store.transaction() as session:

@@ -1,0 +1,131 @@
+"""The dispatch lane: one pass turns new events into messages and sends the due ones.
+
+``dispatch_once`` is what ``billing run`` schedules and what ``billing messages dispatch`` runs
+once. Each message is sent at most once per (event, channel, recipient); the rule and the
+states are drawn in ``billing.notify.rules``. Store calls run on a worker thread so the pass
+never blocks the event loop it shares with the engine's lanes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import jinja2
+
+from billing.clock import Clock
+from billing.errors import DuplicateKey
+from billing.notify import compose, expiring, outbox, reminders, render, rules, smtp
+from billing.settings import BillingSettings
+from billing.store.db import Store
+from billing.store.tables import Message
+
+log = logging.getLogger("billing.notify")
+T = TypeVar("T")
+CONCURRENCY = 4  # SMTP sessions in flight per pass
+
+
+def owner_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def dispatch_once(
+    store: Store, clock: Clock, settings: BillingSettings, *,
+    transport: smtp.Transport | None = None, owner: str | None = None,
+) -> int:  # fmt: skip
+    """One pass: reminders and expiring-card notices now due, new events into messages,
+    then send what is due.
+
+    Returns the number of messages the relay accepted in this pass."""
+    if not settings.notify.enabled:
+        return 0
+    dispatcher = Dispatcher(store, clock, settings, transport or smtp.SmtpTransport(settings.mail),
+                            owner or owner_name())  # fmt: skip
+    return await dispatcher.pass_once()
+
+
+class Dispatcher:
+    def __init__(
+        self, store: Store, clock: Clock, settings: BillingSettings, transport: smtp.Transport,
+        owner: str,
+    ) -> None:  # fmt: skip
+        self.store, self.clock, self.settings = store, clock, settings
+        self.notify, self.transport, self.owner = settings.notify, transport, owner
+        self.renderer = render.Renderer(settings.notify)
+
+    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(fn, self.store, *args, **kwargs)
+
+    async def pass_once(self) -> int:
+        now = self.clock.now()
+        if rules.Kind.REMINDER not in self.notify.kinds_off:
+            await self._scan(reminders.scan, now=now, days=self.notify.reminder_days)
+        if rules.Kind.EXPIRING_CARD not in self.notify.kinds_off:
+            await self._scan(expiring.scan, now=now, notify=self.notify)
+        while await self._db(outbox.enqueue, now=now, notify=self.notify) >= self.notify.batch_size:
+            pass
+        claimed = await self._db(outbox.claim, now=now, owner=self.owner, notify=self.notify)
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(message: Message) -> bool:
+            async with gate:
+                return await self.send(message)
+
+        return sum(await asyncio.gather(*(one(m) for m in claimed)))
+
+    async def _scan(self, fn: Callable[..., int], **kwargs: Any) -> None:
+        """A notice scan; another dispatcher creating the same notice first is not an error
+        (its unique key rolled this scan back; the next pass creates whatever is left)."""
+        try:
+            await self._db(fn, **kwargs)
+        except DuplicateKey:
+            log.info("notice_scan_raced", extra={"action": "notice_scan_raced"})
+
+    async def send(self, message: Message) -> bool:
+        """Send one claimed message; True when the relay accepted it."""
+        mid = message.id or 0
+        try:
+            rendered = self.renderer.render(message.kind, message.context)
+        except (jinja2.TemplateError, KeyError, ValueError) as exc:
+            return await self._not_sent(message, f"template: {type(exc).__name__}: {exc}", False)
+        email = compose.email(
+            rendered, to=message.recipient, mail=self.settings.mail,
+            merchant=self.notify.merchant_name, at=self.clock.now(),
+            msgid=compose.message_id(mid, message.event_id, self.settings.mail.from_address),
+        )  # fmt: skip
+
+        async def before_data() -> bool:
+            return await self._db(outbox.start_sending, mid, owner=self.owner,
+                                  now=self.clock.now(), subject=rendered.subject,
+                                  provider_id=str(email["Message-ID"]))  # fmt: skip
+
+        try:
+            await self.transport.send(email, recipient=message.recipient, before_data=before_data)
+        except smtp.NotSent as exc:
+            return await self._not_sent(message, str(exc), exc.permanent)
+        except smtp.OutcomeUnknown as exc:
+            await self._db(outbox.unknown, mid, owner=self.owner, now=self.clock.now(),
+                           error=str(exc))  # fmt: skip
+            self._log("message_outcome_unknown", message, error=str(exc))
+            return False
+        except smtp.ClaimLost:
+            self._log("message_claim_lost", message)
+            return False
+        await self._db(outbox.sent, mid, now=self.clock.now())
+        self._log("message_sent", message)
+        return True
+
+    async def _not_sent(self, message: Message, error: str, permanent: bool) -> bool:
+        await self._db(outbox.not_sent, message, owner=self.owner, now=self.clock.now(),
+                       error=error, permanent=permanent, notify=self.notify)  # fmt: skip
+        self._log("message_not_sent", message, error=error, permanent=permanent)
+        return False
+
+    def _log(self, action: str, message: Message, **extra: object) -> None:
+        log.info(action, extra={"action": action, "message_id": message.id, "kind": message.kind,
+                                "event_id": message.event_id, **extra})  # fmt: skip

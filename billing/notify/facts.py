@@ -1,0 +1,138 @@
+"""What a message says, gathered from the store when its event is dispatched (a snapshot: a
+card replaced later does not rewrite an old receipt). Never a card number or a secret: the card
+is its brand and last four; links are the merchant's own pages and carry no ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from billing.notify import rules
+from billing.notify.rules import Kind
+from billing.settings import NotifySettings
+from billing.store.tables import Charge, Customer, Event, Mandate, Plan, Subscription
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Facts:
+    customer: Customer
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Rows:
+    customer: Customer
+    mandate: Mandate | None
+    subscription: Subscription | None
+    plan: Plan | None
+    charge: Charge | None
+
+
+def gather(session: Session, event: Event, kind: Kind, notify: NotifySettings) -> Facts | None:
+    """The facts of ``kind`` for ``event``, or None when there is nobody to tell."""
+    gather_rows = {"charge": _charge_rows, "mandate": _mandate_rows}.get(event.entity, _sub_rows)
+    rows = gather_rows(session, event)
+    if rows is None or not rows.customer.email:
+        return None
+    context = _common(rows, event, notify) | _specific(rows, event, kind)
+    return Facts(customer=rows.customer, context=context)
+
+
+def _charge_rows(session: Session, event: Event) -> _Rows | None:
+    charge = session.get(Charge, event.entity_id)
+    if charge is None:
+        return None
+    mandate = session.get(Mandate, charge.mandate_id)
+    customer = session.get(Customer, mandate.customer_id) if mandate else None
+    sub = session.get(Subscription, charge.subscription_id) if charge.subscription_id else None
+    plan = session.get(Plan, sub.plan_id) if sub else None
+    if customer is None:
+        return None
+    return _Rows(customer=customer, mandate=mandate, subscription=sub, plan=plan, charge=charge)
+
+
+def _sub_rows(session: Session, event: Event) -> _Rows | None:
+    sub = session.get(Subscription, event.entity_id)
+    customer = session.get(Customer, sub.customer_id) if sub else None
+    if sub is None or customer is None:
+        return None
+    mandate = session.get(Mandate, sub.mandate_id) if sub.mandate_id else None
+    plan = session.get(Plan, sub.plan_id)
+    return _Rows(customer=customer, mandate=mandate, subscription=sub, plan=plan, charge=None)
+
+
+def _mandate_rows(session: Session, event: Event) -> _Rows | None:
+    mandate = session.get(Mandate, event.entity_id)
+    customer = session.get(Customer, mandate.customer_id) if mandate else None
+    sub_id = event.data.get("subscription_id")
+    sub = session.get(Subscription, int(sub_id)) if sub_id else None
+    plan = session.get(Plan, sub.plan_id) if sub else None
+    if customer is None:
+        return None
+    return _Rows(customer=customer, mandate=mandate, subscription=sub, plan=plan, charge=None)
+
+
+def _common(rows: _Rows, event: Event, notify: NotifySettings) -> dict[str, Any]:
+    zone = rows.subscription.timezone if rows.subscription else None
+    zone = zone or (rows.plan.timezone if rows.plan else None) or notify.timezone
+    mandate = rows.mandate
+    return {
+        "merchant": notify.merchant_name,
+        "customer_name": rows.customer.name,
+        "card_brand": (mandate.card_brand if mandate else None) or "Card",
+        "card_last4": (mandate.card_last4 if mandate else None) or "????",
+        "plan": rows.plan.name if rows.plan else None,
+        "what": _what(rows),
+        "currency": rows.charge.currency if rows.charge else "USD",
+        "timezone": zone,
+        "locale": notify.locale,
+        "event_at": event.at.isoformat(),
+        "manage_url": notify.manage_url,
+        "cancel_url": notify.cancel_url,
+    }
+
+
+def _what(rows: _Rows) -> str:
+    """What the money is for, as the member knows it."""
+    charge, plan = rows.charge, rows.plan
+    if charge is not None and charge.subscription_id is None:
+        return charge.reason or charge.check_item
+    if plan is None:
+        return "your subscription"
+    if plan.kind == "INSTALLMENT" and charge is not None and plan.installments:
+        return f"{plan.name}: payment {(charge.cycle or 0) + 1} of {plan.installments}"
+    return plan.name
+
+
+def _specific(rows: _Rows, event: Event, kind: Kind) -> dict[str, Any]:
+    data, charge = event.data, rows.charge
+    if kind == Kind.REMINDER:
+        return {"amount_cents": int(data["amount_cents"]), "due_at": str(data["due_at"]),
+                "why": "a payment is coming up"}  # fmt: skip
+    if kind == Kind.EXPIRING_CARD:
+        return {"amount_cents": _plan_amount(rows), "ends_at": str(data["ends_at"]),
+                "days": int(data["days"]), "why": "your card is about to expire"}  # fmt: skip
+    if kind == Kind.CANCELLATION:
+        return {"amount_cents": _plan_amount(rows), "why": "your subscription was cancelled",
+                "at_period_end": bool(data.get("at_period_end"))}  # fmt: skip
+    assert charge is not None
+    facts: dict[str, Any] = {
+        "amount_cents": charge.amount_cents, "due_at": charge.due_at.isoformat()
+    }
+    if kind == Kind.RECEIPT:
+        return facts | {"why": "your payment was received", "paid_at": event.at.isoformat()}
+    if kind == Kind.DECLINE:
+        return facts | {"why": rules.decline_words(data.get("decline_code")),
+                        "retry_at": data.get("retry_at")}  # fmt: skip
+    return facts | {"why": rules.failure_words(data.get("reason"))}
+
+
+def _plan_amount(rows: _Rows) -> int:
+    sub, plan = rows.subscription, rows.plan
+    if sub is not None and sub.amount_cents is not None:
+        return sub.amount_cents
+    if plan is None:
+        return 0
+    return plan.amount_cents or plan.total_cents or 0

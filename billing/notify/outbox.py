@@ -1,0 +1,142 @@
+"""The outbox in the store: events become messages, messages are claimed, sent or not.
+
+Every function is one transaction. Status guards live in the WHERE clauses (a zero row count
+means another dispatcher moved the row first), so concurrent dispatchers on PostgreSQL never
+send one message twice: the claim is ``FOR UPDATE SKIP LOCKED`` and the step that puts the
+message body on the wire (``start_sending``) succeeds for one owner only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from billing.notify import facts, rules
+from billing.notify.rules import Status
+from billing.settings import NotifySettings
+from billing.store.db import Store
+from billing.store.tables import Event, Message
+
+
+def enqueue(store: Store, *, now: datetime, notify: NotifySettings) -> int:
+    """Turn up to ``batch_size`` undispatched events into their messages; mark them dispatched.
+
+    Returns how many events were dispatched (a full batch means more may be waiting)."""
+    off = frozenset(notify.kinds_off)
+    with store.transaction() as session:
+        query = select(Event).where(col(Event.dispatched_at).is_(None))
+        query = query.order_by(col(Event.id)).limit(notify.batch_size)
+        if store.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        events = list(session.exec(query).all())
+        for event in events:
+            kind = rules.kind_for(event.entity, event.type, off=off)
+            found = facts.gather(session, event, kind, notify) if kind else None
+            if kind is not None and found is not None:
+                session.add(_message(event, kind, found, now))
+            event.dispatched_at = now
+        return len(events)
+
+
+def _message(event: Event, kind: rules.Kind, found: facts.Facts, now: datetime) -> Message:
+    return Message(
+        event_id=event.id or 0, channel=rules.EMAIL, recipient=found.customer.email,
+        kind=kind, customer_id=found.customer.id, status=Status.PENDING,
+        context=found.context, next_attempt_at=now, created_at=now, updated_at=now,
+    )  # fmt: skip
+
+
+def claim(store: Store, *, now: datetime, owner: str, notify: NotifySettings) -> list[Message]:
+    """Claim the due messages: pending ones whose attempt is due, and claims whose lease
+    expired (their dispatcher died before sending anything). One attempt is counted each."""
+    expired = now - timedelta(seconds=notify.claim_lease_s)
+    with store.transaction() as session:
+        _expire_sending(session, expired, now)
+        due = or_(
+            and_(col(Message.status) == Status.PENDING, col(Message.next_attempt_at) <= now),
+            and_(col(Message.status) == Status.CLAIMED, col(Message.claimed_at) <= expired),
+        )
+        query = select(Message).where(due).order_by(col(Message.next_attempt_at), col(Message.id))
+        query = query.limit(notify.batch_size)
+        if store.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.exec(query).all())
+        for row in rows:
+            row.status, row.claim_owner, row.claimed_at = Status.CLAIMED, owner, now
+            row.attempts += 1
+            row.updated_at = now
+        return rows
+
+
+def _expire_sending(session: Session, expired: datetime, now: datetime) -> None:
+    """A body on the wire with no answer for a whole lease: its dispatcher died or hung."""
+    session.exec(
+        update(Message)
+        .where(col(Message.status) == Status.SENDING, col(Message.claimed_at) <= expired)
+        .values(status=Status.UNKNOWN, updated_at=now, error="no answer after sending the body")
+    )
+
+
+def _move(
+    store: Store, message_id: int, sources: tuple[Status, ...], owner: str | None, **values: object
+) -> bool:
+    with store.transaction() as session:
+        query = update(Message).where(
+            col(Message.id) == message_id, col(Message.status).in_(sources)
+        )
+        if owner is not None:
+            query = query.where(col(Message.claim_owner) == owner)
+        result = session.exec(query.values(**values))
+        return bool(result.rowcount == 1)
+
+
+def start_sending(store: Store, message_id: int, *, owner: str, now: datetime, subject: str,
+                  provider_id: str) -> bool:  # fmt: skip
+    """Committed right before the body goes on the wire; False: the claim was lost."""
+    return _move(store, message_id, (Status.CLAIMED,), owner, status=Status.SENDING,
+                 subject=subject[:300], provider_id=provider_id, updated_at=now)  # fmt: skip
+
+
+def sent(store: Store, message_id: int, *, now: datetime) -> bool:
+    # From unknown too: a slow answer may arrive after the lease declared it unknown.
+    return _move(store, message_id, (Status.SENDING, Status.UNKNOWN), None, status=Status.SENT,
+                 sent_at=now, updated_at=now, error=None)  # fmt: skip
+
+
+def unknown(store: Store, message_id: int, *, owner: str, now: datetime, error: str) -> bool:
+    return _move(store, message_id, (Status.SENDING,), owner, status=Status.UNKNOWN,
+                 updated_at=now, error=error[:500])  # fmt: skip
+
+
+def not_sent(
+    store: Store, message: Message, *, owner: str, now: datetime, error: str, permanent: bool,
+    notify: NotifySettings,
+) -> bool:  # fmt: skip
+    """Known not to have reached the relay: back to pending with a backoff, or failed."""
+    decision = rules.after_not_sent(
+        attempts=message.attempts, permanent=permanent, now=now,
+        max_attempts=notify.max_attempts, base_s=notify.retry_base_s, max_s=notify.retry_max_s,
+    )  # fmt: skip
+    sources = (Status.CLAIMED, Status.SENDING)
+    if isinstance(decision, rules.RetryAt):
+        return _move(store, message.id or 0, sources, owner, status=Status.PENDING,
+                     next_attempt_at=decision.at, claim_owner=None, updated_at=now,
+                     error=error[:500])  # fmt: skip
+    return _move(store, message.id or 0, sources, owner, status=Status.FAILED, updated_at=now,
+                 error=f"{decision.reason}: {error}"[:500])  # fmt: skip
+
+
+def list_all(
+    session: Session, *, status: str | None = None, kind: str | None = None,
+    customer_id: int | None = None, limit: int = 500,
+) -> list[Message]:  # fmt: skip
+    query = select(Message).order_by(col(Message.id).desc()).limit(limit)
+    if status is not None:
+        query = query.where(col(Message.status) == status)
+    if kind is not None:
+        query = query.where(col(Message.kind) == kind)
+    if customer_id is not None:
+        query = query.where(col(Message.customer_id) == customer_id)
+    return list(session.exec(query).all())
