@@ -5,8 +5,8 @@ as soon as the checks answer again, inside the apply window.
 
 Toast's numbers (20 requests/s, a 300 s window, an 80 s outage) would make this a 6-minute test;
 it runs at 5x speed (100 requests/s, a 60 s window, a 16 s outage), with the engine told the
-window (``toast.apply_window_s``) as it would be told Toast's. ``bench/starvation.py`` runs it
-at Toast's own numbers.
+window (``toast.apply_window_s``) as it would be told Toast's. Not yet run at Toast's own numbers
+(a 6-minute run): that belongs in a bench.
 """
 
 from __future__ import annotations
