@@ -23,6 +23,7 @@ from billing.engine import deadlines, phases
 from billing.engine.gate import LocationGate
 from billing.engine.holdings import Holdings
 from billing.engine.jobs import ChargeJob
+from billing.enroll import cards
 from billing.store.db import Store
 from billing.toast import errors as toast_errors
 from billing.toast.facade import ToastClient
@@ -126,6 +127,8 @@ class Charger:
                 customer_id=job.toast_customer_id,
             )
         except toast_errors.ToastDeclined as exc:
+            if isinstance(exc.intent, PaymentIntent):
+                await self._card_seen(job, exc.intent)
             await self._declined(job, exc.decline_type, exc.decline_code)
             return
         except toast_errors.ToastConflict:
@@ -154,6 +157,7 @@ class Charger:
     ) -> None:
         """Settle the attempt from the intent's real status (shared with the reconciler)."""
         status = intent.status
+        await self._card_seen(job, intent)
         if status in (PaymentIntentStatus.REQUIRES_CAPTURE, PaymentIntentStatus.SUCCEEDED):
             if job.attempt_status != AttemptStatus.AUTHORIZED:
                 # Only an answer to our own confirm proves no apply was sent yet (an UNKNOWN
@@ -179,6 +183,16 @@ class Charger:
         else:  # PROCESSING, or a status this client does not know yet
             self._log("intent_processing", job, status=str(status))
             await self._unknown(job, f"status {status}")
+
+    async def _card_seen(self, job: ChargeJob, intent: PaymentIntent | None) -> None:
+        """Record the card Toast describes, once, when the mandate lacks its expiry."""
+        card = intent.latest_payment.card if intent and intent.latest_payment else None
+        if job.card_known or card is None:
+            return
+        seen = cards.summary_of(card)
+        if seen.expiry or seen.brand or seen.last_four:
+            await self.db(phases.card_seen, job, brand=seen.brand, last_four=seen.last_four,
+                          expiry=seen.expiry)  # fmt: skip
 
     async def _unknown(self, job: ChargeJob, reason: str) -> None:
         await self.db(phases.unknown, job, now=self.clock.now(), reason=reason, window=self.window)

@@ -26,3 +26,5 @@ class ChargeJob:
     # Set when this worker saw the authorization itself and has sent no apply yet, so the
     # "already on a check?" lookup can be skipped.
     known_unapplied: bool = False
+    # The mandate already records the card's expiry (else the engine records what Toast says).
+    card_known: bool = True

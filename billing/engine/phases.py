@@ -146,7 +146,20 @@ def _job(row: Any, attempt_id: Any, values: dict[str, Any]) -> ChargeJob:
         toast_customer_id=row.toast_customer_id,
         email=row.email,
         check_item=row.check_item,
+        card_known=bool(row.card_exp_month and row.card_exp_year),
     )
+
+
+def card_seen(
+    store: Store, job: ChargeJob, *, brand: str | None, last_four: str | None,
+    expiry: tuple[int, int] | None,
+) -> None:  # fmt: skip
+    """Toast's reply described the card: fill in what the mandate does not know yet (brand,
+    last four, expiry), so an expired card is held before it is sent next time."""
+    month, year = expiry if expiry else (None, None)
+    with store.connection() as conn:
+        conn.execute(hot.CARD_SEEN, {"charge_id": job.charge_id, "brand": brand,
+                                     "last4": last_four, "month": month, "year": year})  # fmt: skip
 
 
 def _blocked(row: Any, now: datetime) -> str | None:

@@ -98,6 +98,13 @@ CHARGE_DETAILS = text(
     "FROM charge c JOIN mandate m ON m.id = c.mandate_id JOIN customer cu ON cu.id = m.customer_id "
     "WHERE c.id IN :ids ORDER BY c.next_attempt_at"
 ).bindparams(bindparam("ids", expanding=True))
+CARD_SEEN = text(
+    "UPDATE mandate SET card_brand = COALESCE(card_brand, :brand), "
+    "card_last4 = COALESCE(card_last4, :last4), "
+    "card_exp_month = COALESCE(card_exp_month, :month), "
+    "card_exp_year = COALESCE(card_exp_year, :year) "
+    "WHERE id = (SELECT mandate_id FROM charge WHERE id = :charge_id)"
+)
 START_CHARGES = text(
     f"UPDATE charge SET status = '{ChargeStatus.PROCESSING}', attempt_count = attempt_count + 1 "
     f"WHERE id IN :ids AND status IN "
