@@ -14,7 +14,7 @@ from billing.domain.states import ChargeStatus, MandateStatus, SubscriptionStatu
 from billing.enroll import accounts, keyed_card, service
 from billing.manage import cards, charges, members
 from billing.sandbox import SandboxHandle
-from billing.store.tables import Charge, Event
+from billing.store.tables import Charge, Event, Mandate
 from tests.engine.conftest import START
 from tests.engine.world import World, world
 
@@ -150,12 +150,17 @@ async def test_a_defaulted_plan_can_hold_its_charges_for_a_human(
 
 
 async def _expiring_member(w: World) -> int:
-    # a wine club member whose card expires end of February 2027; the mandate was stored
-    # without card details (no reply described the card), so only Toast's decline tells
+    # a wine club member whose card expires end of February 2027; the mandate records a stale
+    # expiry (12/2030: the engine keeps what it knows and does not overwrite it from Toast's
+    # replies), so only Toast's decline tells
     w.plan(code="wine", name="Wine club", kind="RECURRING", amount_cents=4500,
            interval_unit="month", timezone="UTC", local_time="10:00")  # fmt: skip
     sub_id = await w.member("wine", card=EXPIRES_NEXT_MONTH, start=date(2027, 1, 5))
-    assert w.mandate(w.subscription(sub_id).mandate_id or 0).card_exp_month is None
+    with w.store.transaction() as session:
+        mandate = session.get(Mandate, w.subscription(sub_id).mandate_id)
+        assert mandate is not None
+        assert mandate.card_exp_month is None
+        mandate.card_exp_month, mandate.card_exp_year = 12, 2030
     return sub_id
 
 

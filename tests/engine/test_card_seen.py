@@ -4,7 +4,7 @@ that later expires is held in `billing attention` before anything is sent."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from tests.engine.conftest import START
 from tests.engine.world import world
 
 pytestmark = pytest.mark.anyio
+EXPIRES_NEXT_MONTH = "4000000000000416"  # sandbox test card: approves, expires next month
 
 
 async def test_the_first_authorization_records_the_card_and_its_expiry(
@@ -40,3 +41,24 @@ async def test_the_first_authorization_records_the_card_and_its_expiry(
         )
         assert [c.status for c in w.charges() if c.cycle == 0] == [ChargeStatus.PAID]
         assert mandate.status == MandateStatus.ACTIVE
+
+
+async def test_a_card_learned_from_toast_is_held_when_it_expires_without_being_sent(
+    sandbox: SandboxHandle, db_url: str
+) -> None:
+    async with world(sandbox, db_url, START) as w:
+        # Given a member whose card (saved without details) expires at the end of February
+        w.plan(code="wine", name="Wine club", kind="RECURRING", amount_cents=4500,
+               interval_unit="month", timezone="UTC", local_time="10:00")  # fmt: skip
+        sub_id = await w.member("wine", card=EXPIRES_NEXT_MONTH, start=date(2027, 1, 5))
+        mandate_id = w.subscription(sub_id).mandate_id or 0
+        # When the engine runs through March
+        await w.run_until(datetime(2027, 3, 10, tzinfo=UTC))
+        # Then January and February were paid, and March is held before anything is sent:
+        # the expiry came from January's authorization
+        by_cycle = {c.cycle: c for c in w.charges()}
+        assert by_cycle[0].status == by_cycle[1].status == ChargeStatus.PAID
+        assert by_cycle[2].status == ChargeStatus.NEEDS_ATTENTION
+        assert by_cycle[2].attempt_count == 0
+        assert w.mandate(mandate_id).status == MandateStatus.EXPIRED
+        assert len(await w.control.items("payment-intents")) == 2
