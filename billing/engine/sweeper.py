@@ -355,7 +355,3 @@ class Engine:
         except TimeoutError:
             return False
         return True
-
-    async def drain(self) -> None:
-        """Stop and wait for the lanes without a deadline (kept for callers of the old API)."""
-        await self.stop(drain_s=None)

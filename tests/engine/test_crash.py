@@ -94,9 +94,12 @@ async def test_kills_and_deploys_never_duplicate_nor_void(
         else:
             kills.append(time.monotonic())
             kill(proc)
-    # And a last worker runs until everything settles, then stops on SIGTERM
-    proc = start_worker(env, tmp_path, log)
+    # And a last worker runs until everything settles, then stops on SIGTERM (once it runs:
+    # under load the others may have settled everything before it has even started up)
+    status = tmp_path / "worker.json"
+    proc = start_worker(env, tmp_path, log, status)
     started = time.monotonic()
+    wait_running(proc, status)
     async with world(live_sandbox, db_url, SystemClock().now()) as w:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -20,7 +19,7 @@ from billing.sandbox.remote import lose_response
 from billing.store.db import Store
 from billing.store.tables import Attempt
 from tests.engine.conftest import LOC_A, LOC_B, START
-from tests.engine.world import World, engine_settings, world
+from tests.engine.world import World, engine_settings, wait_for, world
 
 pytestmark = pytest.mark.anyio
 LOGIN = ("POST", r"/authentication/v1/authentication/login$")
@@ -29,16 +28,6 @@ LOGIN = ("POST", r"/authentication/v1/authentication/login$")
 def attempts(store: Store) -> list[Attempt]:
     with store.transaction() as session:
         return list(session.exec(select(Attempt).order_by(Attempt.id)).all())  # type: ignore[arg-type]
-
-
-async def wait_for(condition: Any, timeout_s: float = 60.0, what: str = "condition") -> None:
-    """Poll ``condition`` until it holds (a generous deadline, never a fixed sleep)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

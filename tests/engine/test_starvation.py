@@ -29,7 +29,7 @@ from billing.sandbox.remote import SandboxControl, server_error
 from billing.store.db import Store
 from billing.store.tables import Charge
 from tests.engine.conftest import LOC_A
-from tests.engine.world import engine_settings
+from tests.engine.world import engine_settings, wait_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 CHARGES = 2000
@@ -86,14 +86,6 @@ def paid(store: Store) -> int:
         return int(session.exec(query).one())
 
 
-async def until(condition: object, timeout_s: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 async def test_checks_refusing_payments_for_a_while_void_nothing(
     fast_sandbox: SandboxHandle, sqlite_url: str
 ) -> None:
@@ -114,12 +106,12 @@ async def test_checks_refusing_payments_for_a_while_void_nothing(
         async with wiring.engine(settings, clock=SystemClock(), store=store) as engine:
             serving = asyncio.create_task(runner.serve(engine, stop=stop))
             # When the location's checks refuse every payment for a while, a fifth of the way in
-            await until(lambda: paid(store) >= CHARGES // 5, 300, "a fifth paid")
+            await wait_for(lambda: paid(store) >= CHARGES // 5, 300, "a fifth paid")
             await control.faults(server_error("POST", r"^/orders/v2/orders$", hits=1_000_000))
             await asyncio.sleep(OUTAGE_S)  # the outage itself (a fault's duration)
             await control.clear_faults()
             try:
-                await until(lambda: paid(store) == CHARGES, 600, "every charge paid")
+                await wait_for(lambda: paid(store) == CHARGES, 600, "every charge paid")
             except AssertionError:
                 raise AssertionError(f"not all paid: {leftovers(store)}") from None
             stop.set()

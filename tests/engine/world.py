@@ -6,6 +6,7 @@ its control API), then subscribed through the same use cases the CLI runs.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,16 @@ from billing.store.db import Store
 from billing.store.tables import Charge, Mandate, Plan, Subscription
 
 APPROVE = "4111111111111111"
+
+
+async def wait_for(condition: Any, timeout_s: float = 60.0, what: str = "condition") -> None:
+    """Poll ``condition`` until it holds (a generous deadline, never a fixed sleep)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 def engine_settings(
