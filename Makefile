@@ -38,6 +38,7 @@ demo: install
 bench: install
 	$(BIN)/python bench/sandbox_throughput.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/startup.py
 
 # Not part of `make test` (it seeds 1M members): PG_BENCH_URL names a scratch database whose
 # public schema is dropped. SCALE_SIZES=100000 runs the small size only.
