@@ -302,9 +302,15 @@ def _tell_source(session: Session, charge_id: int, what: str, now: datetime) -> 
 
 
 def _one_off_paid(session: Session, mandate_id: int) -> MandateToRevoke | None:
-    """A one-off fee: an UNSCHEDULED mandate's purpose ends with it."""
+    """A one-off fee: an UNSCHEDULED mandate's purpose ends with it, unless another fee on
+    the same mandate is still open (it is revoked by the maintain lane after the last one)."""
     mandate = _get(session, Mandate, mandate_id)
-    return _revocation(mandate) if mandate.standing_instruction == "UNSCHEDULED" else None
+    if mandate.standing_instruction != "UNSCHEDULED":
+        return None
+    still_open = select(Charge.id).where(
+        Charge.mandate_id == mandate_id, col(Charge.status).in_(lifecycle.OPEN_CHARGES)
+    )
+    return None if session.exec(still_open.limit(1)).first() is not None else _revocation(mandate)
 
 
 def _completed(
