@@ -81,7 +81,7 @@ def _page(merchant: str, title: str, body: str, status: int = 200) -> HTMLRespon
         "<meta name='robots' content='noindex'><meta name='referrer' content='no-referrer'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)}</title><style>body{{font-family:system-ui,sans-serif;"
-        "max-width:640px;margin:2em auto;padding:0 1em}} iframe{{width:100%;height:380px;"
+        "max-width:640px;margin:2em auto;padding:0 1em} iframe{width:100%;height:380px;"
         f"border:1px solid #ccc}}</style></head><body><p>{html.escape(merchant)}</p>"
         f"<h1>{html.escape(title)}</h1>{body}</body></html>",
         status_code=status, headers={"Cache-Control": "no-store"},
