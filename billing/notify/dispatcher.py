@@ -57,7 +57,7 @@ class Dispatcher:
     ) -> None:  # fmt: skip
         self.store, self.clock, self.settings = store, clock, settings
         self.notify, self.transport, self.owner = settings.notify, transport, owner
-        self.renderer = render.Renderer(settings.notify)
+        self.renderer = render.cached(settings.notify)
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, self.store, *args, **kwargs)
