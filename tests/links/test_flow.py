@@ -5,12 +5,14 @@ unknown link says so and opens nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from billing import wiring
 from billing.domain.states import ChargeStatus, MandateStatus
@@ -18,6 +20,7 @@ from billing.enroll import api
 from billing.links import rules
 from billing.sandbox import SandboxHandle
 from billing.settings import BillingSettings
+from billing.store.tables import Enrollment
 from tests.engine.conftest import START
 from tests.engine.world import World, world
 from tests.links import member
@@ -136,3 +139,22 @@ async def test_a_declined_checkout_card_keeps_the_link_open(
             assert link.used_at is None
             assert mandates[0].status == MandateStatus.ACTIVE
             assert charge.mandate_id == mandates[0].id
+
+
+async def test_two_tabs_opening_the_link_at_once_share_one_checkout(
+    sandbox: SandboxHandle, db_url: str, mailbox: Mailbox
+) -> None:
+    async with world(sandbox, db_url, START) as w:
+        config = member.settings(w, sandbox, db_url, mailbox)
+        url = member.link_in(await member.declined_member(w, config, mailbox))
+        before = len(await w.control.items("setup-intents"))
+        async with browser(w, config) as http:
+            pages = await asyncio.gather(*(http.get(member.path_of(url)) for _ in range(3)))
+        # Whatever the interleaving: one checkout (one enrollment, one secret) for all. Tabs
+        # that raced to open its intent leave orphans that expire unused (as enrollment does)
+        assert {member.secret_in(p.text) for p in pages} == {member.secret_in(pages[0].text)}
+        assert before < len(await w.control.items("setup-intents")) <= before + 3
+        with w.store.transaction() as session:
+            query = select(Enrollment).where(Enrollment.purpose == "card_link")
+            opened = session.exec(query.where(Enrollment.status == "pending")).all()
+        assert len(opened) == 1
