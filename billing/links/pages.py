@@ -1,6 +1,7 @@
 """The card-update page ``billing serve`` shows at ``/card/<token>`` (no API key: the token
 is the capability). Every answer is a plain page: a used, expired or unknown link says so;
-nothing shows a stack trace, an id or a secret. The token is kept out of the access log.
+nothing shows a stack trace, an id or a secret. The access log names the route, never the
+token (``billing.enroll.access_log``).
 
 In sandbox mode the page hosts the sandbox's stand-in for Toast's checkout iframe and hands
 it the setup intent's session secret by ``postMessage``, as Toast's SDK ``initialize`` does.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -29,24 +29,9 @@ from billing.settings import BillingSettings
 log = logging.getLogger("billing.links")
 T = TypeVar("T")
 Runner = Callable[[Callable[[service.Context], Awaitable[T]]], Awaitable[T]]
-TOKEN_IN_PATH = re.compile(r"(/card/)[^/?\s\"]+")
-
-
-class RedactTokens(logging.Filter):
-    """uvicorn's access log line without the link's token."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a
-                                for a in record.args)  # fmt: skip
-        return True
-
-
-REDACT = RedactTokens()
 
 
 def mount(app: FastAPI, *, settings: BillingSettings, run: Runner[Any]) -> None:
-    logging.getLogger("uvicorn.access").addFilter(REDACT)
     merchant = settings.notify.merchant_name
     sandbox = settings.toast.base_url if settings.mode == "sandbox" else None
 
