@@ -22,6 +22,8 @@ from billing.store.db import Store
 from billing.store.tables import CardLink, Charge, Customer, Event, Mandate, Message
 
 DECLINE, STAFF = "decline", "staff"
+# The message kinds that carry a card-update link (``billing.notify.rules.Kind`` values).
+CARRY_A_LINK = frozenset({"decline", "expiring_card"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +65,22 @@ def replaceable(mandate: Mandate | None) -> bool:
 def for_message(
     store: Store, message: Message, *, now: datetime, serve: ServeSettings
 ) -> str | None:
-    """The link a decline email carries: for the card the declined charge is on (None when
-    that card was replaced or revoked meanwhile: the email then links the manage page)."""
+    """The link a decline (or expiring-card) email carries: for the card the declined charge
+    is on, or the card about to expire (None when that card was replaced or revoked
+    meanwhile: the email then links the manage page)."""
     with store.transaction() as session:
-        event = session.get(Event, message.event_id)
-        is_charge = event is not None and event.entity == "charge"
-        charge = session.get(Charge, event.entity_id) if event and is_charge else None
-        mandate = session.get(Mandate, charge.mandate_id) if charge else None
+        mandate = _mandate_of(session, session.get(Event, message.event_id))
         if mandate is None or not replaceable(mandate):
             return None
-        return issue(session, mandate=mandate, now=now, serve=serve, created_by=DECLINE,
+        return issue(session, mandate=mandate, now=now, serve=serve, created_by=message.kind,
                      message_id=message.id).url  # fmt: skip
+
+
+def _mandate_of(session: Session, event: Event | None) -> Mandate | None:
+    if event is not None and event.entity == "mandate":
+        return session.get(Mandate, event.entity_id)
+    charge = session.get(Charge, event.entity_id) if event and event.entity == "charge" else None
+    return session.get(Mandate, charge.mandate_id) if charge else None
 
 
 def for_customer(

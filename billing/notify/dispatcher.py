@@ -91,7 +91,7 @@ class Dispatcher:
         """Send one claimed message; True when the relay accepted it."""
         mid = message.id or 0
         context = message.context
-        if message.kind == rules.Kind.DECLINE:  # a fresh card-update link; only its hash is kept
+        if message.kind in tokens.CARRY_A_LINK:  # a fresh card-update link; only its hash kept
             url = await self._db(tokens.for_message, message, now=self.clock.now(),
                                  serve=self.settings.serve)  # fmt: skip
             context = context | ({"update_url": url} if url else {})

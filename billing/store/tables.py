@@ -465,7 +465,7 @@ class CardLink(SQLModel, table=True):
     mandate_id: int = Field(foreign_key="mandate.id")
     customer_id: int = Field(foreign_key="customer.id")
     message_id: int | None = Field(default=None, foreign_key="message.id")  # the decline email
-    created_by: str = Field(sa_type=String(16), max_length=16)  # decline | staff
+    created_by: str = Field(sa_type=String(16), max_length=16)  # decline | expiring_card | staff
     enrollment_id: str | None = Field(default=None, foreign_key="enrollment.id", max_length=36)
     created_at: datetime = _utc()
     expires_at: datetime = _utc()

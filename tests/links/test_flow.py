@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -24,6 +24,7 @@ from billing.store.tables import Enrollment
 from tests.engine.conftest import START
 from tests.engine.world import World, world
 from tests.links import member
+from tests.notify import club, helpers
 from tests.notify.mailbox import Mailbox
 
 pytestmark = pytest.mark.anyio
@@ -158,3 +159,28 @@ async def test_two_tabs_opening_the_link_at_once_share_one_checkout(
             query = select(Enrollment).where(Enrollment.purpose == "card_link")
             opened = session.exec(query.where(Enrollment.status == "pending")).all()
         assert len(opened) == 1
+
+
+async def test_each_expiring_card_notice_carries_its_own_link_for_that_card(
+    sandbox: SandboxHandle, sqlite_url: str, mailbox: Mailbox
+) -> None:
+    # Given a member whose card ends Feb 28 while the club bills on the 10th
+    async with world(sandbox, sqlite_url, START) as w:
+        config = member.settings(w, sandbox, sqlite_url, mailbox)
+        config = config.model_copy(update={"notify": config.notify.model_copy(
+            update={"kinds_off": ["reminder", "receipt"]})})  # fmt: skip
+        club.wine_plan(w)
+        await club.member(w, "fay@example.com", card="4000000000000416", start=date(2027, 1, 10))
+        # When the club runs into March
+        await helpers.run(w, config, datetime(2027, 3, 2, tzinfo=UTC))
+        # Then the 30-, 15- and 3-day notices each link a card update of that card
+        mails = mailbox.messages()
+        assert len(mails) == 3
+        urls = [member.link_in(mail) for mail in mails]
+        assert len(set(urls)) == 3
+        [mandate], _, _, links = member.rows(w)
+        assert [(k.mandate_id, k.created_by) for k in links] == [(mandate.id, "expiring_card")] * 3
+        async with browser(w, config) as http:
+            page = await http.get(member.path_of(urls[-1]))
+        assert "data-state='open'" in page.text
+        assert f"ending {mandate.card_last4}" in page.text
