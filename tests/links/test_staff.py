@@ -5,6 +5,7 @@ the job)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date
@@ -94,6 +95,15 @@ async def test_staff_link_for_a_catering_clients_installment_mandate(
         assert (link.customer_id, link.mandate_id, link.created_by) == (
             customer_id, deposit.mandate_id, "staff")
         assert url.rsplit("/", 1)[1] not in done.stderr
+        listed = subprocess.run(
+            [sys.executable, "-m", "billing.cli", "links", "list", "--json"], env=env,
+            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        [row] = json.loads(listed.stdout)
+        assert (row["mandate"], row["by"], row["state"]) == (deposit.mandate_id, "staff", "open")
+        assert url.rsplit("/", 1)[1] not in listed.stdout
+        assert link.token_hash not in listed.stdout
         # When the client opens one (made on the simulated clock: the CLI's is real time)
         with w.store.transaction() as session:
             url = tokens.for_customer(session, str(customer_id), mandate_id=deposit.mandate_id,
