@@ -26,7 +26,6 @@ class Tally:
     subscriptions: int = 0
     fees: int = 0
     ticks: int = 0
-    sent: int = 0  # customer messages the demo's SMTP server accepted
 
 
 def month_start(k: int, start: datetime = START) -> datetime:
@@ -56,12 +55,12 @@ async def run(
             await cast.subscribe(engine.store, control, member, start=start, now=clock.now())
             tally.subscriptions += 1
         tally.ticks += await _run(engine, clock, control, begin + NO_SHOW_EVENING, on_tick,
-                                  dispatch, tally)  # fmt: skip
+                                  dispatch)  # fmt: skip
         for fee in (f for f in scenario.fees if f.month == k):
             await cast.no_show(engine.store, control, fee, location=DOWNTOWN, now=clock.now())
             tally.fees += 1
         tally.ticks += await _run(engine, clock, control, month_start(k + 1), on_tick,
-                                  dispatch, tally)  # fmt: skip
+                                  dispatch)  # fmt: skip
     return tally
 
 
@@ -72,11 +71,8 @@ async def _run(
     until: datetime,
     on_tick: Callable[[TickReport], None],
     dispatch: simulation.Dispatch | None = None,
-    tally: Tally | None = None,
 ) -> int:
     report = await simulation.run_until(
         engine, clock, until, on_advance=control.set_clock, on_tick=on_tick, dispatch=dispatch
     )
-    if tally is not None:
-        tally.sent += report.sent
     return report.ticks

@@ -5,7 +5,7 @@ jumps straight to the next instant at which a tick has work (a charge due, a rea
 a subscription entering the horizon), so a simulated year costs one tick per event, and
 charges are collected at their exact due instants. With ``dispatch`` (a pass of the customer-
 message dispatcher, which the caller wires) messages go out as time passes: before every tick,
-and once after the last, as ``billing run`` interleaves its lanes.
+as ``billing run`` interleaves its lanes, and after the last until nothing more is sent.
 """
 
 from __future__ import annotations
@@ -61,8 +61,11 @@ async def run_until(
         if target <= clock.now():
             break
         clock.set(target)
-    if dispatch is not None:  # what the last tick caused
-        report.sent += await dispatch()
+    while dispatch is not None:  # what the last tick caused (a pass sends one batch)
+        sent = await dispatch()
+        report.sent += sent
+        if not sent:
+            break
     return report
 
 
