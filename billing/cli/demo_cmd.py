@@ -179,12 +179,13 @@ def _finish(console: Console, outcome: Outcome, directory: Path, elapsed: float)
     )
     mark = "[green]OK[/]" if check.ok else "[red]FAILED[/]"
     console.print(f"{mark} {check.summary()}")
-    console.print(f"  HTML report  {page.resolve()}")
+    console.print(f"  HTML report  {page.resolve()}", soft_wrap=True)
     db = directory / "billing.db"
-    console.print(f"  database     {db.resolve()}")
-    console.print(f"  again        BILLING_DATABASE_URL=sqlite:///{db} billing report")
-    console.print(f"  engine log   {directory / 'engine.log'}")
+    console.print(f"  database     {db.resolve()}", soft_wrap=True)
+    again = f"BILLING_DATABASE_URL=sqlite:///{db} billing report"
+    console.print(f"  again        {again}", soft_wrap=True)
+    console.print(f"  engine log   {directory / 'engine.log'}", soft_wrap=True)
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(outcome.mail.items()))
     console.print(f"  mail         {sum(outcome.mail.values())} messages in {directory / 'mail'}"
-                  f"/*.eml ({kinds or 'none'})")  # fmt: skip
+                  f"/*.eml ({kinds or 'none'})", soft_wrap=True)  # fmt: skip
     console.print(f"Done in {elapsed:.1f} s ({outcome.tally.ticks} engine ticks).")
