@@ -143,6 +143,20 @@ class ServeSettings(BaseModel):
         65_536, ge=1_024, le=16 * 1_048_576,
         description="Largest request body `billing serve` reads (413 beyond)",
     )  # fmt: skip
+    public_url: str = Field(
+        "http://127.0.0.1:8800",
+        description="Where members reach `billing serve` (the base of card-update links)",
+    )
+    card_link_days: int = Field(
+        7, ge=1, le=90, description="Days a card-update link works (it is also single-use)"
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
 
 class MailSettings(BaseModel):

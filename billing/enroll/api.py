@@ -44,6 +44,7 @@ from billing.errors import (
     InvalidTransition,
     NotFound,
 )
+from billing.links import pages as links_pages
 from billing.settings import BillingSettings, api_key_problem
 from billing.store.db import Store
 from billing.toast import errors as toast_errors
@@ -122,6 +123,7 @@ def create_app(
     app.include_router(router)
     _handlers(app)
     docs.mount(app, access=settings.docs_access, key=key)
+    links_pages.mount(app, settings=settings, run=run)  # members' card-update links
     app.add_middleware(edges.Edges, max_body_bytes=settings.serve.max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: it times and logs every answer, 413s included
     if with_demo_site:

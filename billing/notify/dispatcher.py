@@ -20,6 +20,7 @@ import jinja2
 
 from billing.clock import Clock
 from billing.errors import DuplicateKey
+from billing.links import tokens
 from billing.notify import compose, expiring, outbox, reminders, render, rules, smtp
 from billing.settings import BillingSettings
 from billing.store.db import Store
@@ -56,7 +57,7 @@ class Dispatcher:
     ) -> None:  # fmt: skip
         self.store, self.clock, self.settings = store, clock, settings
         self.notify, self.transport, self.owner = settings.notify, transport, owner
-        self.renderer = render.Renderer(settings.notify)
+        self.renderer = render.cached(settings.notify)
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, self.store, *args, **kwargs)
@@ -89,8 +90,13 @@ class Dispatcher:
     async def send(self, message: Message) -> bool:
         """Send one claimed message; True when the relay accepted it."""
         mid = message.id or 0
+        context = message.context
+        if message.kind in tokens.CARRY_A_LINK:  # a fresh card-update link; only its hash kept
+            url = await self._db(tokens.for_message, message, now=self.clock.now(),
+                                 serve=self.settings.serve)  # fmt: skip
+            context = context | ({"update_url": url} if url else {})
         try:
-            rendered = self.renderer.render(message.kind, message.context)
+            rendered = self.renderer.render(message.kind, context)
         except (jinja2.TemplateError, KeyError, ValueError) as exc:
             return await self._not_sent(message, f"template: {type(exc).__name__}: {exc}", False)
         email = compose.email(
