@@ -452,7 +452,7 @@ class FeePolicy(SQLModel, table=True):
     __tablename__ = "fee_policy"
     __table_args__ = (
         UniqueConstraint("location_guid", "code", "version",
-                         name="uq_fee_policy_location_guid_code_version"),  # fmt: skip
+                         name="uq_fee_policy_location_guid_code_version"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -483,7 +483,7 @@ class Reservation(SQLModel, table=True):
     __tablename__ = "reservation"
     __table_args__ = (
         UniqueConstraint("location_guid", "external_ref",
-                         name="uq_reservation_location_guid_external_ref"),  # fmt: skip
+                         name="uq_reservation_location_guid_external_ref"),
         UniqueConstraint("idempotency_key", name="uq_reservation_idempotency_key"),
         Index("ix_reservation_slot_at", "slot_at"),
     )
@@ -513,7 +513,7 @@ class ReservationReport(SQLModel, table=True):
     __tablename__ = "reservation_report"
     __table_args__ = (
         UniqueConstraint("reservation_id", "report_id",
-                         name="uq_reservation_report_reservation_id_report_id"),  # fmt: skip
+                         name="uq_reservation_report_reservation_id_report_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -547,7 +547,7 @@ class FeeAdjustment(SQLModel, table=True):
     __tablename__ = "fee_adjustment"
     __table_args__ = (
         UniqueConstraint("reservation_id", "idempotency_key",
-                         name="uq_fee_adjustment_reservation_id_idempotency_key"),  # fmt: skip
+                         name="uq_fee_adjustment_reservation_id_idempotency_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,10 +3,11 @@ engine of ``tests.engine.world`` on the same FakeClock, and the sandbox over loo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,10 +16,10 @@ import pytest
 from billing import wiring
 from billing.enroll import api
 from billing.reservations import policies
-from billing.sandbox import SandboxHandle
+from billing.sandbox import SandboxConfig, SandboxHandle, running_sandbox
 from billing.store.tables import FeePolicy
-from tests.engine.conftest import LOC_A, START
-from tests.engine.conftest import anyio_backend, db_url, sandbox, sqlite_url  # noqa: F401
+from tests.databases import migrated_database_url
+from tests.engine.conftest import LOC_A, LOC_B, START, TEN_YEARS_S
 from tests.engine.world import World, engine_settings, world
 
 API_KEY = "test-api-key-0123456789"
@@ -49,10 +50,11 @@ class Harness:
     async def book(self, ref: str, *, party: int = 2, slot: datetime = SLOT,
                    key: str | None = None, card: str | None = APPROVE,
                    **extra: Any) -> dict[str, Any]:  # fmt: skip
+        guest = {"email": f"{ref.lower()}@example.com", "name": ref}
         body = {"reference": ref, "slot": slot.isoformat(), "party_size": party,
-                "customer": {"email": f"{ref.lower()}@example.com", "name": ref}, **extra}  # fmt: skip
-        response = await self.http.post("/v1/reservations", json=body,
-                                         headers={**AUTH, "Idempotency-Key": key or ref})  # fmt: skip
+                "customer": guest, **extra}  # fmt: skip
+        headers = {**AUTH, "Idempotency-Key": key or ref}
+        response = await self.http.post("/v1/reservations", json=body, headers=headers)
         assert response.status_code == 201, response.text
         booked: dict[str, Any] = response.json()
         if card is not None:
@@ -87,6 +89,31 @@ class Harness:
 
     async def advance_to(self, when: datetime, step: timedelta = timedelta(minutes=10)) -> None:
         await self.w.run_until(when, step=step)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxHandle]:
+    config = SandboxConfig(
+        locations=(LOC_A, LOC_B), start=START, token_ttl_s=TEN_YEARS_S,
+        rate_per_second=10_000, rate_per_15min=10_000_000,
+    )  # fmt: skip
+    with running_sandbox(config) as handle:
+        yield handle
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return migrated_database_url("sqlite", tmp_path)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> str:
+    return migrated_database_url(backend, tmp_path)
 
 
 @pytest.fixture

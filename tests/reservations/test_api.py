@@ -17,6 +17,7 @@ from tests.engine.conftest import LOC_A
 from tests.reservations.conftest import AUTH, SLOT, Harness
 
 pytestmark = pytest.mark.anyio
+DECLINES_TWICE = "4000000000000341"
 
 
 async def _payments(h: Harness) -> list[int]:
@@ -37,7 +38,7 @@ async def test_a_no_show_is_charged_once_after_the_delay_and_the_consent_ends(
     assert booked["status"] == "booked"
     assert booked["policy"]["version"] == 1
     assert booked["enrollment"]["fee_purpose"].startswith("Reservation R-100")
-    await h.advance_to(SLOT + timedelta(minutes=30))
+    h.w.clock.set(SLOT + timedelta(minutes=30))
     # Given a no-show reported twice (the reservation system retried)
     first = await h.status("R-100", "no_show", report_id="rep-1")
     again = await h.status("R-100", "no_show", report_id="rep-1")
@@ -50,7 +51,7 @@ async def test_a_no_show_is_charged_once_after_the_delay_and_the_consent_ends(
     assert view["charge"]["due_at"].startswith((reported + timedelta(minutes=15)).isoformat()[:16])
     assert "policy dinner v1" in view["charge"]["check_item"]
     # When the engine runs past the confirmation delay
-    await h.advance_to(reported + timedelta(hours=2))
+    await h.advance_to(reported + timedelta(hours=1))
     # Then one payment of the fee, and the mandate revoked
     assert await _payments(h) == [7500]
     final = await h.get("R-100")
@@ -64,14 +65,14 @@ async def test_a_no_show_reverted_inside_the_delay_is_never_charged(harness: Har
     h = harness
     h.policy()
     await h.book("R-200")
-    await h.advance_to(SLOT + timedelta(minutes=20))
+    h.w.clock.set(SLOT + timedelta(minutes=20))
     assert (await h.status("R-200", "no_show")).json()["charge"]["status"] == "scheduled"
     h.w.clock.advance(timedelta(minutes=10))  # inside the 15-minute delay
     seated = (await h.status("R-200", "seated")).json()
     assert seated["decision"]["amount_cents"] is None
     assert "reverted" in seated["decision"]["reason"]
     assert seated["charge"]["status"] == ChargeStatus.CANCELLED
-    await h.advance_to(SLOT + timedelta(days=3), step=timedelta(hours=1))
+    await h.advance_to(h.w.clock.now() + timedelta(hours=1))
     assert await _payments(h) == []
     assert (await h.get("R-200"))["mandate_status"] == MandateStatus.REVOKED
 
@@ -90,7 +91,7 @@ async def test_cancellations_inside_and_outside_the_window(harness: Harness) -> 
     late = (await h.status("LATE", "cancelled")).json()
     assert late["decision"]["amount_cents"] == 10_000
     assert "(cap)" in late["decision"]["reason"]
-    await h.advance_to(SLOT + timedelta(hours=6), step=timedelta(hours=1))
+    await h.advance_to(h.w.clock.now() + timedelta(hours=2))
     assert await _payments(h) == [10_000]
     assert (await h.get("EARLY"))["mandate_status"] == MandateStatus.REVOKED
 
@@ -102,7 +103,7 @@ async def test_staff_lower_within_the_cap_or_waive_before_it_is_charged(
     h.policy()
     await h.book("LOW", party=2)
     await h.book("WAIVE", party=2)
-    await h.advance_to(SLOT + timedelta(minutes=30))
+    h.w.clock.set(SLOT + timedelta(minutes=30))
     await h.status("LOW", "no_show")
     await h.status("WAIVE", "no_show")
     above = await h.fee("LOW", action="lower", amount_cents=20_000, reason="x", staff="Kim")
@@ -118,7 +119,7 @@ async def test_staff_lower_within_the_cap_or_waive_before_it_is_charged(
     waived = await h.fee("WAIVE", action="waive", reason="regular guest", staff="Lee")
     assert waived.json()["decision"]["reason"].startswith("waived by Lee")
     assert waived.json()["charge"]["status"] == ChargeStatus.CANCELLED
-    await h.advance_to(SLOT + timedelta(hours=3))
+    await h.advance_to(h.w.clock.now() + timedelta(hours=1))
     assert await _payments(h) == [1500]
     assert (await h.get("WAIVE"))["mandate_status"] == MandateStatus.REVOKED
     late = await h.fee("LOW", key="adj-2", action="waive", reason="too late", staff="Kim")
@@ -133,7 +134,7 @@ async def test_a_policy_change_never_alters_a_booked_reservations_fee(harness: H
         new = policies.update(session, LOC_A, "dinner", now=h.w.clock.now(), amount_cents=4000)
         assert new.version == 2
     await h.book("AFTER", party=2)
-    await h.advance_to(SLOT + timedelta(minutes=30))
+    h.w.clock.set(SLOT + timedelta(minutes=30))
     before = (await h.status("BEFORE", "no_show")).json()
     after = (await h.status("AFTER", "no_show")).json()
     assert (before["policy"]["version"], before["decision"]["amount_cents"]) == (1, 5000)
@@ -145,6 +146,9 @@ async def test_nothing_is_charged_after_the_last_moment(harness: Harness) -> Non
     h.policy(last_moment_hours=2)
     await h.book("LATE-REPORT")
     await h.book("NEVER-REPORTED")
+    await h.book("ENGINE-DOWN")
+    h.w.clock.set(SLOT + timedelta(minutes=30))
+    assert (await h.status("ENGINE-DOWN", "no_show")).json()["charge"]["status"] == "scheduled"
     h.w.clock.set(SLOT + timedelta(hours=2))  # the delay would end after the last moment
     view = (await h.status("LATE-REPORT", "no_show")).json()
     assert view["decision"]["amount_cents"] is None
@@ -153,7 +157,11 @@ async def test_nothing_is_charged_after_the_last_moment(harness: Harness) -> Non
     honoured = await h.get("NEVER-REPORTED")
     assert honoured["closed_at"] is not None
     assert "honoured" in honoured["decision"]["reason"]
-    await h.advance_to(SLOT + timedelta(hours=6), step=timedelta(hours=1))
+    # The engine did not run between the delay and the last moment: the fee is withdrawn.
+    h.w.clock.set(SLOT + timedelta(hours=2, seconds=1))
+    down = await h.get("ENGINE-DOWN")
+    assert (down["charge"]["status"], down["decision"]["amount_cents"]) == ("cancelled", None)
+    await h.advance_to(h.w.clock.now() + timedelta(hours=2))
     assert await _payments(h) == []
     assert honoured["mandate_status"] in (MandateStatus.ACTIVE, MandateStatus.REVOKED)
     assert (await h.get("NEVER-REPORTED"))["mandate_status"] == MandateStatus.REVOKED
@@ -163,7 +171,7 @@ async def test_concurrent_identical_reports_make_one_charge(harness: Harness) ->
     h = harness
     h.policy()
     await h.book("RACE")
-    await h.advance_to(SLOT + timedelta(minutes=30))
+    h.w.clock.set(SLOT + timedelta(minutes=30))
     replies = await asyncio.gather(*(h.status("RACE", "no_show", report_id="same")
                                      for _ in range(6)))  # fmt: skip
     assert {r.status_code for r in replies} == {200}
@@ -175,7 +183,7 @@ async def test_concurrent_identical_reports_make_one_charge(harness: Harness) ->
     with h.w.store.transaction() as session:
         decisions = session.exec(select(func.count()).select_from(FeeDecision)).one()
     assert decisions == 1
-    await h.advance_to(SLOT + timedelta(hours=3))
+    await h.advance_to(h.w.clock.now() + timedelta(hours=1))
     assert await _payments(h) == [5000]
 
 
@@ -207,3 +215,23 @@ async def test_api_errors_name_the_field_and_write_nothing(sqlite_harness: Harne
     changed = await h.status("R-1", "completed", report_id="one")
     assert (changed.status_code, changed.json()["field"]) == (409, "report_id")
     assert _charge_count(h) == 0
+
+
+async def test_a_fee_declined_for_good_closes_and_never_retries_after_the_last_moment(
+    sqlite_harness: Harness,
+) -> None:
+    h = sqlite_harness
+    h.policy()
+    await h.book("DECLINED", card=DECLINES_TWICE)
+    h.w.clock.set(SLOT + timedelta(minutes=30))
+    await h.status("DECLINED", "no_show")
+    await h.advance_to(SLOT + timedelta(hours=60), step=timedelta(hours=6))
+    view = await h.get("DECLINED")
+    # One retry a day fits before the last moment (slot + 48 h); the second decline ends it.
+    assert view["charge"]["status"] == ChargeStatus.FAILED
+    assert view["closed_at"] is not None
+    assert view["mandate_status"] == MandateStatus.REVOKED
+    with h.w.store.transaction() as session:
+        charge = session.exec(select(Charge)).one()
+    assert charge.decline_count == 2
+    assert await _payments(h) == []
