@@ -19,6 +19,7 @@ from billing.reservations import policies, rules
 from billing.store import door, events
 from billing.store.tables import (
     Charge,
+    Event,
     FeeAdjustment,
     FeeDecision,
     FeePolicy,
@@ -93,8 +94,17 @@ def apply(session: Session, reservation: Reservation, *, trigger: str, now: date
                 trigger=trigger)  # fmt: skip
     if made.amount_cents is not None and made.charge_at is not None:
         _put(session, reservation, made, now)
-    elif _withdrawn(session, reservation, made.reason, now) and made.closed:
-        close(session, reservation, why=made.reason, now=now)
+    elif _withdrawn(session, reservation, made.reason, now):
+        if made.closed:
+            close(session, reservation, why=made.reason, now=now)
+    elif _refund_due(session, reservation):
+        # Charged, and now no fee is due (a no-show reverted after the delay): Toast has no
+        # refund API, so staff are told what is owed back (once).
+        charge = charge_of(session, reservation)
+        assert charge is not None
+        events.emit(session, at=now, entity="reservation", entity_id=reservation.id or 0,
+                    type="refund_due", charge_id=charge.id, amount_cents=charge.amount_cents,
+                    reason=made.reason[:200])  # fmt: skip
     return made
 
 
@@ -111,12 +121,26 @@ def _put(session: Session, reservation: Reservation, made: rules.Decision, now: 
     spec = door.ChargeSpec(
         source=SOURCE, key=key(reservation), mandate_id=mandate.id or 0,
         kind=PlanKind.UNSCHEDULED, amount_cents=made.amount_cents, due_at=made.charge_at,
-        check_item=f"Reservation {reservation.external_ref} fee - {policies.label(policy)}",
+        check_item=f"{_cause(reservation)} fee, reservation {reservation.external_ref} - "
+        f"{policies.label(policy)}",
         reason=made.reason,
     )  # fmt: skip
     put = door.put(session, spec, now=now)
     if put.outcome == "started" and put.charge.amount_cents != made.amount_cents:
         raise InvalidTransition("reservation fee", put.charge.status, "changed amount")
+
+
+def _refund_due(session: Session, reservation: Reservation) -> bool:
+    charge = charge_of(session, reservation)
+    if charge is None or charge.status != ChargeStatus.PAID:
+        return False
+    told = select(Event.id).where(Event.entity == "reservation",
+                                  Event.entity_id == reservation.id, Event.type == "refund_due")
+    return session.exec(told).first() is None
+
+
+def _cause(reservation: Reservation) -> str:
+    return "No-show" if reservation.status == rules.Status.NO_SHOW else "Late-cancellation"
 
 
 def _withdrawn(session: Session, reservation: Reservation, reason: str, now: datetime) -> bool:

@@ -12,7 +12,7 @@ from sqlmodel import func, select
 
 from billing.domain.states import ChargeStatus, MandateStatus
 from billing.reservations import policies
-from billing.store.tables import Charge, FeeDecision
+from billing.store.tables import Charge, Event, FeeDecision
 from tests.engine.conftest import LOC_A
 from tests.reservations.conftest import AUTH, SLOT, Harness
 
@@ -49,6 +49,7 @@ async def test_a_no_show_is_charged_once_after_the_delay_and_the_consent_ends(
     reported = h.w.clock.now()
     assert view["charge"]["status"] == "scheduled"
     assert view["charge"]["due_at"].startswith((reported + timedelta(minutes=15)).isoformat()[:16])
+    assert view["charge"]["check_item"].startswith("No-show fee, reservation R-100")
     assert "policy dinner v1" in view["charge"]["check_item"]
     # When the engine runs past the confirmation delay
     await h.advance_to(reported + timedelta(hours=1))
@@ -235,3 +236,22 @@ async def test_a_fee_declined_for_good_closes_and_never_retries_after_the_last_m
         charge = session.exec(select(Charge)).one()
     assert charge.decline_count == 2
     assert await _payments(h) == []
+
+
+async def test_a_no_show_reverted_after_the_fee_was_charged_is_flagged_for_a_refund(
+    sqlite_harness: Harness,
+) -> None:
+    h = sqlite_harness
+    h.policy()
+    await h.book("LATE-REVERT")
+    h.w.clock.set(SLOT + timedelta(minutes=30))
+    await h.status("LATE-REVERT", "no_show")
+    await h.advance_to(h.w.clock.now() + timedelta(hours=1))
+    seated = (await h.status("LATE-REVERT", "seated")).json()
+    assert seated["decision"]["amount_cents"] is None  # a guest who came owes nothing
+    assert seated["charge"]["status"] == ChargeStatus.PAID  # ... but it was already collected
+    await h.status("LATE-REVERT", "completed")
+    with h.w.store.transaction() as session:
+        told = session.exec(select(Event).where(Event.type == "refund_due")).all()
+    assert [e.data["amount_cents"] for e in told] == [5000]
+    assert await _payments(h) == [5000]
