@@ -33,8 +33,9 @@ def _spec(name: str, **over: object) -> policies.PolicySpec:
 def test_versions_and_the_policy_that_applies_to_a_slot(store: Store) -> None:
     with store.transaction() as session:
         policies.create(session, _spec("default"), now=T0)
-        policies.create(session, _spec("weekend-dinner", amount_cents=5000, days="fri,sat",
-                                       window_start="17:00", window_end="23:00"), now=T0)  # fmt: skip
+        weekend = _spec("weekend-dinner", amount_cents=5000, days="fri,sat",
+                        window_start="17:00", window_end="23:00")  # fmt: skip
+        policies.create(session, weekend, now=T0)
         policies.create(session, _spec("brunch", service="brunch"), now=T0)
     with store.transaction() as session:
         pick = policies.for_slot(session, LOCATION, FRIDAY_DINNER, service=None, code=None)
@@ -75,8 +76,10 @@ def test_one_report_id_per_reservation_and_one_reference_per_location_in_the_sto
     with store.transaction() as session:
         policy = policies.create(session, _spec("p"), now=T0)
         customer = members.create_customer(session, email=f"{uuid.uuid4().hex[:6]}@e.com", now=T0)
-        mandate = members.add_pending_mandate(session, customer=customer, location_guid=LOCATION,
-                                              standing_instruction="UNSCHEDULED", now=T0)  # fmt: skip
+        mandate = members.add_pending_mandate(
+            session, customer=customer, location_guid=LOCATION,
+            standing_instruction="UNSCHEDULED", now=T0,
+        )  # fmt: skip
         enrollment = Enrollment(id=str(uuid.uuid4()), idempotency_key="k", request_hash="h",
                                 purpose="fee", customer_id=customer.id or 0,
                                 mandate_id=mandate.id or 0, location_guid=LOCATION,
