@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from billing import logs, wiring
 from billing.clock import FakeClock, SystemClock
-from billing.demo import run, scenario
+from billing.demo import reservations, run, scenario
 from billing.domain.money import format_cents
 from billing.engine.sweeper import TickReport
 from billing.reports import html, ledger, query, terminal
@@ -125,6 +125,7 @@ async def _simulate(
 
                 tally = await run.run(cast, engine=engine, clock=clock, control=control,
                                       on_tick=on_tick)  # fmt: skip
+            await reservations.night(engine, clock, control, settings, console)
             entries = await control.items("order-payments")
         with store.transaction() as session:
             first = Month(scenario.START.year, scenario.START.month)

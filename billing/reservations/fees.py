@@ -76,6 +76,18 @@ def decision(session: Session, reservation: Reservation, now: datetime) -> rules
     return rules.adjusted(base_decision(session, reservation, now), staff)
 
 
+def recorded(session: Session, reservation: Reservation) -> rules.Decision | None:
+    """The last decision taken (what was charged, or not, and why)."""
+    query = (select(FeeDecision).where(FeeDecision.reservation_id == reservation.id)
+             .order_by(col(FeeDecision.id).desc()))  # fmt: skip
+    row = session.exec(query).first()
+    if row is None:
+        return None
+    return rules.Decision(amount_cents=row.amount_cents, reason=row.reason,
+                          charge_at=row.charge_at, last_moment=row.last_moment_at,
+                          closed=reservation.closed_at is not None)  # fmt: skip
+
+
 def charge_of(session: Session, reservation: Reservation) -> Charge | None:
     return door.find(session, SOURCE, key(reservation))
 

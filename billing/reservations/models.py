@@ -91,6 +91,9 @@ class PolicyPublic(BaseModel):
 
 
 class DecisionPublic(BaseModel):
+    """The last fee decision taken (on a report, a staff change or at the last moment), or
+    the policy's decision now when none was taken yet."""
+
     amount_cents: int | None = Field(description="The fee; null: no fee")
     reason: str
     charge_at: datetime | None = Field(description="Earliest instant the fee is charged")

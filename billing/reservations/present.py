@@ -32,7 +32,7 @@ def policy(row: FeePolicy) -> PolicyPublic:
 def reservation(
     session: Session, row: Reservation, *, now: datetime, checkout: enroll.View | None = None
 ) -> ReservationPublic:
-    made = fees.decision(session, row, now)
+    made = fees.recorded(session, row) or fees.decision(session, row, now)
     charge = fees.charge_of(session, row)
     mandate = session.get(Mandate, row.mandate_id)
     return ReservationPublic(
