@@ -5,20 +5,30 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from billing.notify import dispatcher
 from tests.cli.conftest import Cli
 from tests.engine.conftest import LOC_A
+from tests.notify import club
+from tests.notify.mailbox import Mailbox, running_mailbox
 from tests.reservations.conftest import SLOT, Harness
 
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with running_mailbox() as box:
+        yield box
+
+
 async def test_policies_and_reservations_commands_and_the_evidence_export(
-    sqlite_harness: Harness, sqlite_url: str, tmp_path: Path
+    sqlite_harness: Harness, sqlite_url: str, tmp_path: Path, mailbox: Mailbox
 ) -> None:
     h = sqlite_harness
     h.policy()
@@ -27,6 +37,8 @@ async def test_policies_and_reservations_commands_and_the_evidence_export(
     h.w.clock.set(SLOT + timedelta(minutes=30))
     await h.status("PAID", "no_show", reported_by="host: Sam")
     await h.advance_to(h.w.clock.now() + timedelta(minutes=30), step=timedelta(minutes=5))
+    mail = club.settings(h.sandbox, sqlite_url, mailbox)
+    assert await dispatcher.dispatch_once(h.w.store, h.w.clock, mail) >= 1  # PAID's receipt
     opened = (await h.status("OPEN", "no_show")).json()  # due in 15 minutes: not started
     assert opened["charge"]["status"] == "scheduled"
     cli = Cli(sqlite_url, tmp_path, {"BILLING_DATABASE_URL": sqlite_url,
@@ -69,12 +81,15 @@ async def test_policies_and_reservations_commands_and_the_evidence_export(
     assert data["policy_accepted"]["card_authorized_at"] is not None
     assert [(r["status"], r["reported_by"]) for r in data["status_history"]] == [
         ("no_show", "host: Sam")]
+    [receipt] = [m for m in data["messages"] if m["kind"] == "receipt"]
+    assert (receipt["recipient"], receipt["status"]) == ("paid@example.com", "sent")
     [attempt] = data["charge"]["attempts"]
     assert attempt["toast_payment_intent_id"]
     assert attempt["toast_order_guid"]
     assert data["card"]["toast_mandate_id"]
     page = (out / "PAID.html").read_text()
     assert "A $25 per guest fee" in page
+    assert "paid@example.com" in page
     assert attempt["toast_payment_intent_id"] in page
     assert "4111111111111111" not in page + json.dumps(data)
 
