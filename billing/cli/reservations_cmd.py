@@ -154,6 +154,23 @@ def _body(**values: Any) -> FeeChange:
         raise DomainError(f"--{where}: {first.get('msg', 'invalid')}", field=f"--{where}") from None
 
 
+@app.command("close-overdue")
+@command
+def close_overdue(json_out: bool = JSON_OPTION) -> None:
+    """Close the reservations past their last moment: no fee any more (an unstarted one is
+    withdrawn) and the card-on-file consent ends. Status reports do this too; run it from
+    cron where the reservation system may go quiet.
+
+    Example: billing reservations close-overdue
+    """
+    with output.transaction() as session:
+        seen = service.close_overdue(session, SystemClock().now(), limit=10_000)
+    if json_out:
+        output.print_json({"looked_at": seen})
+    else:
+        output.echo(f"looked at {seen} open reservations past their slot")
+
+
 @app.command("evidence")
 @command
 def evidence_(

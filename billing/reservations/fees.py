@@ -184,6 +184,6 @@ def sweep(session: Session, reservation: Reservation, now: datetime) -> None:
     unstarted charge is withdrawn and the consent ends."""
     if reservation.closed_at is not None:
         return
-    if now >= rules.last_moment(policies.to_rules(policy_of(session, reservation)),
+    if now > rules.last_moment(policies.to_rules(policy_of(session, reservation)),
                                 reservation.slot_at):  # fmt: skip
         apply(session, reservation, trigger="sweep", now=now)

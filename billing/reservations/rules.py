@@ -107,7 +107,8 @@ def full_fee(policy: Policy, party_size: int) -> int:
     """The policy's fee for this party: per person or per reservation, then the cap."""
     if party_size < 1:
         raise DomainError("party size must be at least 1", field="party_size")
-    fee = policy.amount_cents * (party_size if policy.per == Per.PERSON else 1)
+    fee = min(policy.amount_cents * (party_size if policy.per == Per.PERSON else 1),
+              money.MAX_CENTS)  # what one Toast payment can carry  # fmt: skip
     return fee if policy.cap_cents is None else min(fee, policy.cap_cents)
 
 
@@ -146,7 +147,7 @@ def decide(
     if status in CAME:
         return _none(_came_reason(history), last, closed=True)
     if status == Status.BOOKED:
-        if now >= last:
+        if now > last:
             return _none("no status reported by the last moment: honoured", last, closed=True)
         return _none("booked: no fee unless a no-show or a late cancellation", last, False)
     report = history[-1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -22,6 +22,9 @@ from billing.reservations.models import FeeAction, FeeChange, ReservationCreate,
 from billing.store import events
 from billing.store.db import Store
 from billing.store.tables import FeeAdjustment, FeePolicy, Reservation, ReservationReport
+
+MAX_AHEAD = timedelta(days=366)
+OVERDUE_BATCH = 100
 
 
 class IdempotencyConflict(enroll.IdempotencyConflict):
@@ -77,10 +80,11 @@ def _check_new(session: Session, body: ReservationCreate, location: str, *, now:
         raise DuplicateKey("uq_reservation_location_guid_external_ref",
                            f"reservation {body.reference!r} exists at this location "
                            "(booked with another Idempotency-Key)")  # fmt: skip
-    if body.slot <= now:
-        raise DomainError("slot must be in the future", field="slot")
-    if body.accepted_at is not None and body.accepted_at > now:
-        raise DomainError("accepted_at must not be in the future", field="accepted_at")
+    if not now < body.slot <= now + MAX_AHEAD:
+        raise DomainError(f"slot must be in the future, at most {MAX_AHEAD.days} days ahead",
+                          field="slot")  # fmt: skip
+    if body.accepted_at is not None and not now - MAX_AHEAD <= body.accepted_at <= now:
+        raise DomainError("accepted_at must be in the past year or now", field="accepted_at")
     return policies.for_slot(session, location, body.slot, service=body.service,
                              code=body.policy)  # fmt: skip
 
@@ -136,8 +140,8 @@ def report(store: Store, ref: str, body: StatusReport, *, now: datetime,
            location: str | None = None) -> int:  # fmt: skip
     """Record a status once per report id and decide the fee; returns the reservation id."""
     at = body.at or now
-    if at > now:
-        raise DomainError("at must not be in the future", field="at")
+    if not now - MAX_AHEAD <= at <= now:
+        raise DomainError("at must be in the past year or now", field="at")
     try:
         with store.transaction() as session:
             row = find(session, ref, location, lock=True)
@@ -157,6 +161,7 @@ def report(store: Store, ref: str, body: StatusReport, *, now: datetime,
                         type="status_reported", status=body.status, report_id=body.report_id,
                         reported_by=body.reported_by)  # fmt: skip
             fees.apply(session, row, trigger="report", now=now)
+            close_overdue(session, now)
             return row.id or 0
     except DuplicateKey:  # the same report, concurrently: the other transaction recorded it
         with store.transaction() as session:
@@ -215,3 +220,18 @@ def _check_change(session: Session, row: Reservation, amount: int, now: datetime
     if amount:
         cap = fees.policy_of(session, row).cap_cents
         rules.check_lower(amount, fee_cents=current.amount_cents, cap_cents=cap)
+
+
+def close_overdue(session: Session, now: datetime, *, limit: int = OVERDUE_BATCH) -> int:
+    """Decide once more the open reservations whose last moment may have passed (their slot
+    is more than an hour old, the shortest last moment): no fee any more, an unstarted charge
+    withdrawn, the consent ended. Returns how many were looked at."""
+    query = (select(Reservation).where(col(Reservation.closed_at).is_(None))
+             .where(col(Reservation.slot_at) < now - timedelta(hours=1))
+             .order_by(col(Reservation.slot_at)).limit(limit))  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":  # another transaction's: leave it
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.exec(query).all())
+    for row in rows:
+        fees.sweep(session, row, now)
+    return len(rows)

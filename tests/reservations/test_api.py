@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from billing.domain.states import ChargeStatus, MandateStatus
 from billing.reservations import policies
-from billing.store.tables import Charge, Event, FeeDecision
+from billing.store.tables import Charge, Event, FeeDecision, Reservation
 from tests.engine.conftest import LOC_A
 from tests.reservations.conftest import AUTH, SLOT, Harness
 
@@ -150,16 +150,22 @@ async def test_nothing_is_charged_after_the_last_moment(harness: Harness) -> Non
     await h.book("ENGINE-DOWN")
     h.w.clock.set(SLOT + timedelta(minutes=30))
     assert (await h.status("ENGINE-DOWN", "no_show")).json()["charge"]["status"] == "scheduled"
-    h.w.clock.set(SLOT + timedelta(hours=2))  # the delay would end after the last moment
+    h.w.clock.set(SLOT + timedelta(hours=2, seconds=1))  # just after the last moment
     view = (await h.status("LATE-REPORT", "no_show")).json()
     assert view["decision"]["amount_cents"] is None
     assert "last moment" in view["decision"]["reason"]
     assert view["charge"] is None
+    # That report also closed the reservations past their last moment: ENGINE-DOWN's fee was
+    # due after its delay but the engine did not run before the last moment: withdrawn.
+    with h.w.store.transaction() as session:
+        down_charge = session.exec(select(Charge)).one()
+        closed = session.exec(select(Reservation).where(col(Reservation.closed_at).is_not(None))
+                              ).all()  # fmt: skip
+    assert down_charge.status == ChargeStatus.CANCELLED
+    assert {r.external_ref for r in closed} == {"LATE-REPORT", "NEVER-REPORTED", "ENGINE-DOWN"}
     honoured = await h.get("NEVER-REPORTED")
     assert honoured["closed_at"] is not None
     assert "honoured" in honoured["decision"]["reason"]
-    # The engine did not run between the delay and the last moment: the fee is withdrawn.
-    h.w.clock.set(SLOT + timedelta(hours=2, seconds=1))
     down = await h.get("ENGINE-DOWN")
     assert (down["charge"]["status"], down["decision"]["amount_cents"]) == ("cancelled", None)
     await h.advance_to(h.w.clock.now() + timedelta(hours=2))
@@ -255,3 +261,20 @@ async def test_a_no_show_reverted_after_the_fee_was_charged_is_flagged_for_a_ref
         told = session.exec(select(Event).where(Event.type == "refund_due")).all()
     assert [e.data["amount_cents"] for e in told] == [5000]
     assert await _payments(h) == [5000]
+
+
+async def test_a_slot_too_far_ahead_or_a_report_from_the_future_is_refused(
+    sqlite_harness: Harness,
+) -> None:
+    h = sqlite_harness
+    h.policy()
+    body = {"reference": "FAR", "slot": "2099-01-01T19:00:00-05:00", "party_size": 2,
+            "customer": {"email": "far@example.com"}}  # fmt: skip
+    far = await h.http.post("/v1/reservations", json=body,
+                            headers={**AUTH, "Idempotency-Key": "far"})  # fmt: skip
+    assert (far.status_code, far.json()["field"]) == (422, "slot")
+    await h.book("SOON")
+    future = (h.w.clock.now() + timedelta(hours=1)).isoformat()
+    early = await h.status("SOON", "cancelled", at=future)
+    assert (early.status_code, early.json()["field"]) == (422, "at")
+    assert (await h.get("SOON"))["reports"] == []
