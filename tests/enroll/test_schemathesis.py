@@ -4,6 +4,7 @@ in-process over ASGI) with a valid API key: no input makes it answer 5xx."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,8 @@ except ImportError:  # pragma: no cover - the dev extra installs it
 
 
 MAX_EXAMPLES = 40
-VALID_RESERVATION = {"reference": "FZ-1", "slot": "2099-01-08T19:00:00-05:00", "party_size": 2,
-                     "customer": {"email": "resv@example.com"}}  # fmt: skip
+VALID_RESERVATION = {"reference": "FZ-1", "party_size": 2,
+                     "customer": {"email": "resv@example.com"}}  # fmt: skip  (+ a slot tomorrow)
 VALID_BODIES = [
     {"plan": "wine-club", "customer": {"email": "fuzz@example.com"}},
     {"plan": "wine-club", "customer": {"email": "now@example.com"}, "pay_now": True},
@@ -87,7 +88,9 @@ def test_no_input_makes_the_api_fail_with_5xx(api_schema: Any) -> None:
                 assert response.status_code == 201, response.text
                 seen["POST /v1/enrollments"].add(response.status_code)
         if operation.method.upper() == "POST" and operation.path == "/v1/reservations":
-            case = operation.Case(body=VALID_RESERVATION, headers={"Idempotency-Key": "fz-1"})
+            tomorrow = (SystemClock().now() + timedelta(days=1)).isoformat()
+            case = operation.Case(body={**VALID_RESERVATION, "slot": tomorrow},
+                                  headers={"Idempotency-Key": "fz-1"})  # fmt: skip
             response = case.call_and_validate(headers=AUTH, checks=[not_a_server_error])
             assert response.status_code == 201, response.text
             seen["POST /v1/reservations"].add(response.status_code)
