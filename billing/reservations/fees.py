@@ -181,9 +181,19 @@ def started(charge: Charge | None) -> bool:
 
 def sweep(session: Session, reservation: Reservation, now: datetime) -> None:
     """Past the last moment, an open reservation is decided once more (no fee any more): an
-    unstarted charge is withdrawn and the consent ends."""
+    unstarted charge is withdrawn and the consent ends. A fee decided before the guest's card
+    was saved is put once the card is there."""
     if reservation.closed_at is not None:
         return
-    if now > rules.last_moment(policies.to_rules(policy_of(session, reservation)),
-                                reservation.slot_at):  # fmt: skip
+    last = rules.last_moment(policies.to_rules(policy_of(session, reservation)),
+                             reservation.slot_at)  # fmt: skip
+    if now > last or _awaiting_card(session, reservation):
         apply(session, reservation, trigger="sweep", now=now)
+
+
+def _awaiting_card(session: Session, reservation: Reservation) -> bool:
+    made = recorded(session, reservation)
+    if made is None or made.amount_cents is None or charge_of(session, reservation) is not None:
+        return False
+    mandate = session.get(Mandate, reservation.mandate_id)
+    return mandate is not None and mandate.status == MandateStatus.ACTIVE

@@ -278,3 +278,20 @@ async def test_a_slot_too_far_ahead_or_a_report_from_the_future_is_refused(
     early = await h.status("SOON", "cancelled", at=future)
     assert (early.status_code, early.json()["field"]) == (422, "at")
     assert (await h.get("SOON"))["reports"] == []
+
+
+async def test_a_fee_decided_before_the_card_was_saved_is_charged_once_it_is(
+    sqlite_harness: Harness,
+) -> None:
+    h = sqlite_harness
+    h.policy()
+    booked = await h.book("NO-CARD-YET", card=None)
+    h.w.clock.set(SLOT + timedelta(minutes=30))
+    early = (await h.status("NO-CARD-YET", "no_show")).json()
+    assert (early["decision"]["amount_cents"], early["charge"]) == (5000, None)
+    assert early["mandate_status"] == MandateStatus.PENDING_SETUP
+    await h.checkout(booked)  # the guest finishes the checkout late
+    view = await h.get("NO-CARD-YET")
+    assert view["charge"]["status"] == ChargeStatus.SCHEDULED
+    await h.advance_to(h.w.clock.now() + timedelta(hours=1))
+    assert await _payments(h) == [5000]
