@@ -28,7 +28,7 @@ from tests.engine.workers import start_worker, stop, worker_env
 from tests.reservations.conftest import AUTH, _settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.postgres]
-RESERVATIONS = 30
+RESERVATIONS = 20
 
 
 @pytest.fixture
