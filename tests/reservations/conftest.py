@@ -12,11 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from billing import wiring
 from billing.enroll import api
 from billing.reservations import policies
 from billing.sandbox import SandboxConfig, SandboxHandle, running_sandbox
+from billing.settings import BillingSettings
 from billing.store.tables import FeePolicy
 from tests.databases import migrated_database_url
 from tests.engine.conftest import LOC_A, LOC_B, START, TEN_YEARS_S
@@ -128,9 +130,8 @@ async def sqlite_harness(sandbox: SandboxHandle, sqlite_url: str) -> AsyncIterat
         yield h
 
 
-def _settings(sandbox: SandboxHandle, url: str) -> Any:
-    base = engine_settings(sandbox, url)
-    return base.model_copy(update={"api_key": base.api_key.__class__(API_KEY)})
+def _settings(sandbox: SandboxHandle, url: str) -> BillingSettings:
+    return engine_settings(sandbox, url).model_copy(update={"api_key": SecretStr(API_KEY)})
 
 
 @asynccontextmanager
