@@ -54,6 +54,11 @@ COMMANDS = {spec.name: spec for spec in (
          "where a customer puts in a new card.", MEMBERS),
     Spec("messages", "billing.cli.messages_cmd:app",
          "Customer messages: receipts, reminders, decline notices (the outbox).", INSIGHT),
+    Spec("policies", "billing.cli.policies_cmd:app", "Reservation fee policies: per person or "
+         "per reservation, a free-cancellation window, a cap; versioned. Amounts are dollars.",
+         SETUP),
+    Spec("reservations", "billing.cli.reservations_cmd:app", "Reservations: the fee each one "
+         "owes and why; lower or waive it; export dispute evidence.", MEMBERS),
     Spec("locations", "billing.cli.locations_cmd:app",
          "Locations: a name (and time zone) for each Toast location GUID.", SETUP),
     Spec("run", "billing.cli.engine_cmd:run", "Start the worker: its lanes run on intervals "

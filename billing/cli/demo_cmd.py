@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from billing import logs, wiring
 from billing.clock import FakeClock, SystemClock
-from billing.demo import mail, run, scenario
+from billing.demo import mail, reservations, run, scenario
 from billing.domain.money import format_cents
 from billing.engine.sweeper import TickReport
 from billing.reports import html, ledger, query, terminal
@@ -131,6 +131,7 @@ async def _simulate(
                 dispatch = mail.dispatching(store, clock, settings)
                 tally = await run.run(cast, engine=engine, clock=clock, control=control,
                                       on_tick=on_tick, dispatch=dispatch)  # fmt: skip
+            await reservations.night(engine, clock, control, settings, console)
             entries = await control.items("order-payments")
         with store.transaction() as session:
             first = Month(scenario.START.year, scenario.START.month)

@@ -45,6 +45,7 @@ from billing.errors import (
     NotFound,
 )
 from billing.links import pages as links_pages
+from billing.reservations import api as reservations_api
 from billing.settings import BillingSettings, api_key_problem
 from billing.store.db import Store
 from billing.toast import errors as toast_errors
@@ -120,6 +121,7 @@ def create_app(
 
     router = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], responses=ERRORS)
     _routes(router, run)
+    reservations_api.routes(router, run)
     app.include_router(router)
     _handlers(app)
     docs.mount(app, access=settings.docs_access, key=key)

@@ -42,7 +42,9 @@ from billing.store import events
 from billing.store.tables import Charge, Mandate
 
 # source -> the module the engine calls back (see the module docstring). One line per package.
-HOOKS: dict[str, str] = {}
+HOOKS: dict[str, str] = {
+    "reservation": "billing.reservations.hooks",
+}
 
 # A charge in one of these states, with no lease, has nothing in flight: it may still change.
 OPEN_UNSTARTED = (ChargeStatus.SCHEDULED, ChargeStatus.RETRY_SCHEDULED)

@@ -470,3 +470,116 @@ class CardLink(SQLModel, table=True):
     created_at: datetime = _utc()
     expires_at: datetime = _utc()
     used_at: datetime | None = _utc(nullable=True)
+class FeePolicy(SQLModel, table=True):
+    """A reservation fee policy at one location (optionally for one service and a local time
+    window). Versioned like plans: an update writes version N+1 with the same code; a
+    reservation keeps the id of the version the guest accepted (billing.reservations)."""
+
+    __tablename__ = "fee_policy"
+    __table_args__ = (
+        UniqueConstraint("location_guid", "code", "version",
+                         name="uq_fee_policy_location_guid_code_version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    location_guid: str = Field(max_length=64)
+    code: str = Field(max_length=64)
+    version: int = 1
+    name: str = Field(max_length=200)
+    service: str | None = Field(default=None, max_length=64)  # "dinner"; None: any service
+    days: str | None = Field(default=None, max_length=32)  # "fri,sat"; None: every day
+    window_start: str | None = Field(default=None, max_length=5)  # local "HH:MM" (inclusive)
+    window_end: str | None = Field(default=None, max_length=5)  # local "HH:MM" (exclusive)
+    per: str = Field(sa_type=String(16), max_length=16)  # person | reservation
+    amount_cents: int
+    cap_cents: int | None = None
+    free_cancel_hours: int = 24
+    confirm_delay_minutes: int = 15
+    last_moment_hours: int = 48
+    consent_text: str = Field(max_length=2000)
+    timezone: str = Field(max_length=64)
+    active: bool = True
+    created_at: datetime = _utc()
+
+
+class Reservation(SQLModel, table=True):
+    """A table held with a card: the reservation system's reference (unique per location), the
+    slot, the party, the UNSCHEDULED mandate saved for its fee and the policy version accepted."""
+
+    __tablename__ = "reservation"
+    __table_args__ = (
+        UniqueConstraint("location_guid", "external_ref",
+                         name="uq_reservation_location_guid_external_ref"),
+        UniqueConstraint("idempotency_key", name="uq_reservation_idempotency_key"),
+        Index("ix_reservation_slot_at", "slot_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    location_guid: str = Field(max_length=64)
+    external_ref: str = Field(max_length=100)
+    idempotency_key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    slot_at: datetime = _utc()
+    party_size: int
+    service: str | None = Field(default=None, max_length=64)
+    customer_id: int = Field(foreign_key="customer.id")
+    mandate_id: int = Field(foreign_key="mandate.id")
+    enrollment_id: str = Field(foreign_key="enrollment.id", max_length=36)
+    policy_id: int = Field(foreign_key="fee_policy.id")  # the snapshot: the version accepted
+    status: str = _status("booked")
+    accepted_at: datetime = _utc()
+    created_at: datetime = _utc()
+    closed_at: datetime | None = _utc(nullable=True)  # the consent's purpose ended
+
+
+class ReservationReport(SQLModel, table=True):
+    """One status report: (reservation, report id) is unique, so a repeated or concurrent
+    report is recorded once."""
+
+    __tablename__ = "reservation_report"
+    __table_args__ = (
+        UniqueConstraint("reservation_id", "report_id",
+                         name="uq_reservation_report_reservation_id_report_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reservation_id: int = Field(foreign_key="reservation.id")
+    report_id: str = Field(max_length=100)
+    status: str = Field(sa_type=String(16), max_length=16)
+    at: datetime = _utc()  # when it happened (a cancellation's own instant)
+    reported_at: datetime = _utc()
+    reported_by: str = Field(max_length=100)
+
+
+class FeeDecision(SQLModel, table=True):
+    """Each fee decision taken for a reservation, with its reason (append-only)."""
+
+    __tablename__ = "fee_decision"
+    __table_args__ = (Index("ix_fee_decision_reservation_id", "reservation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reservation_id: int = Field(foreign_key="reservation.id")
+    decided_at: datetime = _utc()
+    trigger: str = Field(sa_type=String(16), max_length=16)  # report | adjustment | sweep
+    amount_cents: int | None = None  # None: no fee
+    reason: str = Field(max_length=300)
+    charge_at: datetime | None = _utc(nullable=True)
+    last_moment_at: datetime = _utc()
+
+
+class FeeAdjustment(SQLModel, table=True):
+    """Staff lowered (amount) or waived (0) a reservation's fee, with a reason and a name."""
+
+    __tablename__ = "fee_adjustment"
+    __table_args__ = (
+        UniqueConstraint("reservation_id", "idempotency_key",
+                         name="uq_fee_adjustment_reservation_id_idempotency_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reservation_id: int = Field(foreign_key="reservation.id")
+    idempotency_key: str = Field(max_length=200)
+    amount_cents: int  # 0: waived
+    reason: str = Field(max_length=200)
+    staff: str = Field(max_length=100)
+    at: datetime = _utc()

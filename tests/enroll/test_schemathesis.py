@@ -4,6 +4,7 @@ in-process over ASGI) with a valid API key: no input makes it answer 5xx."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from billing import wiring
 from billing.clock import SystemClock
 from billing.enroll import api
 from billing.manage import plans
+from billing.reservations import policies
 from billing.sandbox import SandboxConfig, running_sandbox
 from billing.store.db import Store
 from tests.conftest import IN_CI
@@ -30,6 +32,8 @@ except ImportError:  # pragma: no cover - the dev extra installs it
 
 
 MAX_EXAMPLES = 40
+VALID_RESERVATION = {"reference": "FZ-1", "party_size": 2,
+                     "customer": {"email": "resv@example.com"}}  # fmt: skip  (+ a slot tomorrow)
 VALID_BODIES = [
     {"plan": "wine-club", "customer": {"email": "fuzz@example.com"}},
     {"plan": "wine-club", "customer": {"email": "now@example.com"}, "pay_now": True},
@@ -49,6 +53,10 @@ def api_schema(tmp_path: Path) -> Iterator[Any]:
             plans.create(session, plans.PlanCreate(
                 code="wine-club", name="Wine club", kind="RECURRING", amount_cents=4500,
                 location_guid=LOCATION), now=clock.now())  # fmt: skip
+            policies.create(session, policies.PolicySpec(
+                code="dinner", name="Dinner", per="person", amount_cents=2500,
+                consent_text="A $25 per guest no-show fee", location_guid=LOCATION),
+                now=clock.now())  # fmt: skip
         app = api.create_app(
             app_settings, store, lambda: wiring.toast_client(app_settings, store), clock
         )
@@ -79,5 +87,12 @@ def test_no_input_makes_the_api_fail_with_5xx(api_schema: Any) -> None:
                 response = case.call_and_validate(headers=AUTH, checks=[not_a_server_error])
                 assert response.status_code == 201, response.text
                 seen["POST /v1/enrollments"].add(response.status_code)
-    assert len(seen) == 6, seen
+        if operation.method.upper() == "POST" and operation.path == "/v1/reservations":
+            tomorrow = (SystemClock().now() + timedelta(days=1)).isoformat()
+            case = operation.Case(body={**VALID_RESERVATION, "slot": tomorrow},
+                                  headers={"Idempotency-Key": "fz-1"})  # fmt: skip
+            response = case.call_and_validate(headers=AUTH, checks=[not_a_server_error])
+            assert response.status_code == 201, response.text
+            seen["POST /v1/reservations"].add(response.status_code)
+    assert len(seen) == 10, seen
     assert 201 in seen["POST /v1/enrollments"], seen  # valid bodies got through to Toast
