@@ -72,7 +72,7 @@ COMMANDS = {spec.name: spec for spec in (
          "what to do about it.", INSIGHT),
     Spec("report", "billing.cli.report_cmd:report", "Collections: charged, declined, recovered, "
          "failed, outstanding and churn per month.", INSIGHT),
-    Spec("events", "billing.cli.events_cmd:events",
+    Spec("log", "billing.cli.log_cmd:log",
          "The event log: what changed, when, and why (newest last).", INSIGHT),
     Spec("sandbox", "billing.sandbox.cli:app",
          "The Toast sandbox (emulator of the hosted-checkout APIs).", SANDBOX),

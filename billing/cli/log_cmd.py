@@ -1,4 +1,4 @@
-"""`billing events`: read the append-only event log (what changed, when, and why)."""
+"""`billing log`: read the append-only event log (what changed, when, and why)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from billing.domain import inputs
 
 
 @command
-def events(
+def log(
     entity: str = typer.Option(
         None, "--entity", help="Only this kind: subscription, charge, mandate, plan, ..."
     ),
@@ -20,7 +20,7 @@ def events(
 ) -> None:
     """The event log: what changed, when, and why (newest last).
 
-    Example: billing events --entity subscription --id 12
+    Example: billing log --entity subscription --id 12
     """
     from sqlmodel import col, select
 
