@@ -103,6 +103,7 @@ def upgrade() -> None:
     sa.Column('days_before', sa.Integer(), nullable=True),
     sa.Column('local_time', sa.String(length=5), nullable=False),
     sa.Column('state', sa.String(length=32), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('amount_cents', sa.Integer(), nullable=False),
     sa.Column('due_at', billing.store.types.UTCDateTime(), nullable=True),
     sa.Column('confirmed_at', billing.store.types.UTCDateTime(), nullable=True),

@@ -545,6 +545,9 @@ class EventMilestone(SQLModel, table=True):
     days_before: int | None = None
     local_time: str = Field(default="09:00", max_length=5)
     state: str = _status("open")  # open | paid | failed | withdrawn
+    # A charge withdrawn (its amount fell to zero) cannot come back through the door: when the
+    # amount rises again the milestone is charged under the next revision's key.
+    revision: int = 0
     amount_cents: int = 0  # as last put (paid: what was paid)
     due_at: datetime | None = _utc(nullable=True)
     confirmed_at: datetime | None = _utc(nullable=True)  # staff: charge on/after the start

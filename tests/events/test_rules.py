@@ -111,9 +111,11 @@ def test_a_schedule_that_would_not_collect_its_total_is_refused() -> None:
     assert over.value.field == "milestones.value"
 
 
+ZONES = ["America/New_York", "Europe/Paris", "Australia/Sydney", "America/Los_Angeles"]
+
+
 @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31)),
-       st.integers(0, 60), st.sampled_from(["America/New_York", "Europe/Paris",
-                                             "Australia/Sydney", "America/Los_Angeles"]))  # fmt: skip
+       st.integers(0, 60), st.sampled_from(ZONES))  # fmt: skip
 def test_due_instants_are_the_local_time_on_the_local_date_across_dst(
     day: date, days: int, tz: str
 ) -> None:
