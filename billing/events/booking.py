@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from billing.domain import calendar, inputs
 from billing.domain.states import ChargeStatus, MandateStatus, PlanKind
-from billing.errors import DomainError
+from billing.errors import DomainError, NotFound
 from billing.events import rules, schedules
 from billing.events import store as ev_store
 from billing.events.rules import EventStatus
@@ -391,7 +391,7 @@ def _where(session: Session, location: str, timezone: str | None) -> tuple[str, 
     known: Location | None
     try:
         known = locations.get(session, location)
-    except DomainError:
+    except NotFound:
         known = None
     if known is not None:
         tz = inputs.timezone(timezone, field="timezone") if timezone else known.timezone
