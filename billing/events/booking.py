@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from billing.domain import calendar, inputs
 from billing.domain.states import ChargeStatus, MandateStatus, PlanKind
@@ -450,3 +450,28 @@ def _milestone(session: Session, event_id: int, name: str) -> EventMilestone:
         if m.name == name:
             return m
     raise DomainError(f"event {event_id} has no milestone {name!r}", field="milestone")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundOwed:
+    event_id: int
+    title: str
+    customer_id: int
+    cancelled_at: datetime
+    retained_cents: int
+    refund_owed_cents: int
+
+
+def refunds_owed(session: Session) -> list[RefundOwed]:
+    """Cancelled events that owe the guest money back (staff refund it outside billing:
+    Toast's hosted checkout has no refund API)."""
+    query = select(CateringEvent).where(
+        CateringEvent.status == EventStatus.CANCELLED, col(CateringEvent.refund_owed_cents) > 0
+    )
+    return [
+        RefundOwed(event_id=e.id or 0, title=e.title, customer_id=e.customer_id,
+                   cancelled_at=e.cancelled_at or e.created_at,
+                   retained_cents=e.retained_cents or 0,
+                   refund_owed_cents=e.refund_owed_cents or 0)
+        for e in session.exec(query.order_by(col(CateringEvent.cancelled_at))).all()
+    ]  # fmt: skip

@@ -187,7 +187,11 @@ def veto(session: Session, charge_id: int, source: str, *, now: datetime) -> str
     hook = _hook(source)
     judge = getattr(hook, "veto", None) if hook is not None else None
     charge = session.get(Charge, charge_id) if judge is not None else None
-    return None if judge is None or charge is None else judge(session, charge, now)
+    if judge is None or charge is None:
+        return None
+    why: str | None = judge(session, charge, now)
+    session.flush()
+    return why
 
 
 def _hook(source: str | None) -> ModuleType | None:
