@@ -167,5 +167,6 @@ def describe_tier(t: rules.Tier) -> str:
     if t.keep_deposit:
         keep.append("the deposit")
     if t.retain_bp:
-        keep.append(f"{t.retain_bp / 100:g}% of the rest paid")
+        rest = "of the rest paid" if t.keep_deposit else "of what was paid"
+        keep.append(f"{t.retain_bp / 100:g}% {rest}")
     return f">= {t.min_days_before} days: keep {' + '.join(keep) or 'nothing'}"

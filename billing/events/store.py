@@ -64,7 +64,7 @@ def template_milestones(session: Session, template_id: int) -> list[TemplateMile
 
 def template_tiers(session: Session, template_id: int) -> list[CancellationTier]:
     query = select(CancellationTier).where(CancellationTier.template_id == template_id)
-    return list(session.exec(query.order_by(col(CancellationTier.min_days_before))).all())
+    return list(session.exec(query.order_by(col(CancellationTier.min_days_before).desc())).all())
 
 
 def parse_time(text: str) -> time:
