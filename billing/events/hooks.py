@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from billing.domain.dunning import DunningPolicy
 from billing.domain.states import ChargeStatus
+from billing.errors import NotFound
 from billing.events import booking, rules
 from billing.events import store as ev_store
 from billing.events.rules import EventStatus
@@ -27,13 +28,16 @@ from billing.store import door, events
 from billing.store.tables import CateringEvent, Charge, EventMilestone
 
 
-def _find(session: Session, charge: Charge) -> tuple[CateringEvent, EventMilestone] | None:
+def _find(
+    session: Session, charge: Charge, *, lock: bool = True
+) -> tuple[CateringEvent, EventMilestone] | None:
     parsed = ev_store.parse_key(charge.source_key or "")
     if parsed is None:
         return None
     event_id, name, _ = parsed
-    ev = session.get(CateringEvent, event_id)
-    if ev is None:
+    try:  # locked: two milestones of one event settled at once take turns (none is missed)
+        ev = ev_store.event(session, event_id, for_update=lock)
+    except NotFound:
         return None
     for m in ev_store.milestones(session, event_id):
         if m.name == name:
@@ -42,7 +46,7 @@ def _find(session: Session, charge: Charge) -> tuple[CateringEvent, EventMilesto
 
 
 def policy(session: Session, charge: Charge, default: DunningPolicy) -> DunningPolicy:
-    found = _find(session, charge)
+    found = _find(session, charge, lock=False)
     if found is None:
         return default
     return replace(default, retry_days=tuple(found[0].retry_days), final_action="skip")
@@ -111,7 +115,7 @@ def raise_alert(
 
 
 def veto(session: Session, charge: Charge, now: datetime) -> str | None:
-    found = _find(session, charge)
+    found = _find(session, charge, lock=False)
     if found is None:
         return None
     ev, m = found

@@ -38,7 +38,8 @@ def parse_key(source_key: str) -> tuple[int, str, int] | None:
 def event(session: Session, event_id: int, *, for_update: bool = False) -> CateringEvent:
     query = select(CateringEvent).where(CateringEvent.id == event_id)
     if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+        # the event's row lock orders every change to one event (use cases, engine callbacks)
+        query = query.with_for_update().execution_options(populate_existing=True)
     row = session.exec(query).first()
     if row is None:
         raise NotFound(f"unknown event {event_id}", field="event")

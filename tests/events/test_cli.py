@@ -33,7 +33,8 @@ def _refused(c: Cli, *args: str, says: str) -> None:
     assert done.returncode == 1, (args, done.stdout)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: ") and says in lines[0], lines[0]
+    assert lines[0].startswith("error: "), lines[0]
+    assert says in lines[0], lines[0]
     assert _counts(c) == before
 
 
