@@ -43,6 +43,7 @@ from billing.errors import (
     InvalidTransition,
     NotFound,
 )
+from billing.events import api as events_api
 from billing.settings import BillingSettings, api_key_problem
 from billing.store.db import Store
 from billing.toast import errors as toast_errors
@@ -118,6 +119,7 @@ def create_app(
 
     router = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], responses=ERRORS)
     _routes(router, run)
+    events_api.include(router, run)  # billing.events: booking with a deposit checkout
     app.include_router(router)
     _handlers(app)
     docs.mount(app, access=settings.docs_access, key=key)

@@ -35,6 +35,7 @@ class Purpose(StrEnum):
     SUBSCRIBE = "subscribe"
     FEE = "fee"
     REPLACE_CARD = "replace_card"
+    EVENT = "event"  # a deposit at signing for an event's payment schedule (billing.events)
 
 
 class _In(BaseModel):

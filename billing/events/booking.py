@@ -108,22 +108,47 @@ def create(session: Session, spec: EventCreate, *, now: datetime) -> CateringEve
     return row
 
 
-def book(session: Session, event_id: int, mandate_id: int, *, now: datetime) -> CateringEvent:
+def book(
+    session: Session, event_id: int, mandate_id: int, *, now: datetime,
+    paid_at_signing: Charge | None = None, late_ok: bool = False,
+) -> CateringEvent:  # fmt: skip
     """Attach the guest's INSTALLMENT mandate (the consent for this event's schedule): the
-    schedule goes live and the milestones due at signing are due now."""
+    schedule goes live and the milestones due at signing are due now, unless the deposit
+    checkout already took the signing milestone (``paid_at_signing``)."""
     ev = ev_store.event(session, event_id, for_update=True)
     if ev.status != EventStatus.TENTATIVE:
         raise DomainError(f"event {event_id} is {ev.status}, not tentative", field="event")
     _usable_mandate(session, mandate_id, customer_id=ev.customer_id, location=ev.location_guid)
-    if now >= ev.start_at:
+    if now >= ev.start_at and not late_ok:
         raise DomainError("the event has started: it can no longer be booked", field="event")
     ev.mandate_id, ev.signed_at = mandate_id, now
+    if paid_at_signing is not None:
+        signing = signing_milestone(session, event_id)
+        signing.state, signing.amount_cents = "paid", paid_at_signing.amount_cents
+        signing.due_at = now
+        session.add(signing)
     ev.status = rules.move(ev.status, EventStatus.BOOKED)
     session.add(ev)
     events.emit(session, at=now, entity=ENTITY, entity_id=event_id, type="booked",
                 mandate_id=mandate_id)  # fmt: skip
     sync(session, ev, now=now)
     return ev
+
+
+def signing_milestone(session: Session, event_id: int) -> EventMilestone:
+    """The one milestone due at signing (what a deposit checkout takes)."""
+    at_signing = [m for m in ev_store.milestones(session, event_id) if m.days_before is None]
+    if len(at_signing) != 1:
+        raise DomainError("a deposit checkout needs exactly one milestone due at signing",
+                          field="schedule")  # fmt: skip
+    return at_signing[0]
+
+
+def signing_amount(session: Session, ev: CateringEvent) -> int:
+    """The signing milestone's amount from the event's total now."""
+    rows = ev_store.milestones(session, ev.id or 0)
+    allocation = rules.allocate([ev_store.rule_of(m) for m in rows], ev_store.total_of(ev), {})
+    return allocation.amounts[signing_milestone(session, ev.id or 0).name]
 
 
 def move(

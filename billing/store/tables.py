@@ -520,6 +520,8 @@ class CateringEvent(SQLModel, table=True):
     alert_days: int = 14
     tiers: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)  # snapshot
     signed_at: datetime | None = _utc(nullable=True)
+    # The deposit checkout (an enrollment taking the first payment) that books the event.
+    enrollment_id: str | None = Field(default=None, foreign_key="enrollment.id", max_length=36)
     retained_cents: int | None = None
     refund_owed_cents: int | None = None
     created_at: datetime = _utc()
