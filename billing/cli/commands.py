@@ -48,6 +48,12 @@ COMMANDS = {spec.name: spec for spec in (
          "Subscriptions: a customer on a plan, billed by the engine.", MEMBERS),
     Spec("charges", "billing.cli.charges_cmd:app",
          "Charges: amounts due on dates, their attempts, retries and one-offs.", MEMBERS),
+    Spec("events", "billing.cli.events_cmd:app",
+         "Events: catering and private events with payment schedules charged by the engine.",
+         MEMBERS),
+    Spec("schedules", "billing.cli.schedules_cmd:app",
+         "Schedules: payment schedule templates for events (milestones, cancellation tiers).",
+         SETUP),
     Spec("mandates", "billing.cli.mandates_cmd:app",
          "Mandates: customers' authorizations to charge a card-on-file.", MEMBERS),
     Spec("links", "billing.cli.links_cmd:app", "Card-update links: a single-use, expiring URL "
@@ -79,7 +85,7 @@ COMMANDS = {spec.name: spec for spec in (
          "what to do about it.", INSIGHT),
     Spec("report", "billing.cli.report_cmd:report", "Collections: charged, declined, recovered, "
          "failed, outstanding and churn per month.", INSIGHT),
-    Spec("events", "billing.cli.events_cmd:events",
+    Spec("log", "billing.cli.log_cmd:log",
          "The event log: what changed, when, and why (newest last).", INSIGHT),
     Spec("sandbox", "billing.sandbox.cli:app",
          "The Toast sandbox (emulator of the hosted-checkout APIs).", SANDBOX),

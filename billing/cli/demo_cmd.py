@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from billing import logs, wiring
 from billing.clock import FakeClock, SystemClock
+from billing.demo import events as demo_events
 from billing.demo import mail, reservations, run, scenario
 from billing.domain.money import format_cents
 from billing.engine.sweeper import TickReport
@@ -139,6 +140,7 @@ async def _simulate(
             report = query.collections(session, period, now=clock.now(),
                                        location_names=scenario.LOCATIONS)  # fmt: skip
             check = ledger.check(session, entries)
+        demo_events.show(console, store)  # the catering part: schedules and what was charged
         return Outcome(report, check, tally, mail.write(relay, store, mail_dir))
     finally:
         await control.aclose()

@@ -1,48 +1,332 @@
-"""`billing events`: read the append-only event log (what changed, when, and why)."""
+"""`billing events ...`: catering and private events, each with a payment schedule charged by
+the engine (the audit log is `billing log`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import time
+
 import typer
 
-from billing.cli import output
+from billing.cli import confirm, inputs, output
 from billing.cli.output import JSON_OPTION, command
-from billing.domain import inputs
+from billing.clock import SystemClock
+from billing.domain import inputs as domain_inputs
+from billing.errors import BillingError, DomainError
+from billing.events import booking, schedules, views
+from billing.events.rules import EventStatus
+
+app = typer.Typer(
+    help="Events: catering and private events with payment schedules charged by the engine.",
+    no_args_is_help=True,
+)
+EVENT_ID = typer.Argument(..., min=1, help="Event id")
+MILESTONES = typer.Option(None, "--milestone", help="This event's own schedule, repeated: "
+                          "deposit=25%@signing second=50%@30 balance=rest@3")  # fmt: skip
+STATUS = typer.Option(None, "--status", help="Only events in this state")
+# use-case field -> the option that sets it (error lines name the option)
+OPTIONS = {
+    "title": "--title", "location": "--location", "timezone": "--timezone", "date": "--date",
+    "guests": "--guests", "schedule": "--schedule", "customer": "--customer",
+    "per_guest": "--per-guest", "fixed": "--fixed", "total": "--total", "mandate": "--mandate",
+    "guarantee": "--guarantee", "milestones": "--milestone", "milestones.name": "--milestone",
+    "milestones.kind": "--milestone", "milestones.value": "--milestone",
+    "milestones.days_before": "--milestone",
+}  # fmt: skip
 
 
-@command
-def events(
-    entity: str = typer.Option(
-        None, "--entity", help="Only this kind: subscription, charge, mandate, plan, ..."
-    ),
-    entity_id: int = typer.Option(None, "--id", min=1, help="Only this entity id (with --entity)"),
-    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="At most this many, newest"),
-    json_out: bool = JSON_OPTION,
-) -> None:
-    """The event log: what changed, when, and why (newest last).
+@contextmanager
+def _named_options() -> Iterator[None]:
+    try:
+        yield
+    except BillingError as exc:
+        option = OPTIONS.get(exc.field or "")
+        if option is None:
+            raise
+        raise DomainError(f"{option}: {exc.message}", field=option) from None
 
-    Example: billing events --entity subscription --id 12
-    """
-    from sqlmodel import col, select
 
-    from billing.store.tables import Event
+def _time(text: str, option: str) -> time:
+    try:
+        hour, minute = text.split(":")
+        if len(hour) > 2 or len(minute) != 2:
+            raise ValueError
+        return time(int(hour), int(minute))
+    except ValueError:
+        raise DomainError(f"{domain_inputs.shown(text)} is not a time like 18:00",
+                          field=option) from None  # fmt: skip
 
-    if entity_id is not None and entity is None:
-        raise inputs.InvalidInput("--id needs --entity", field="--id")
-    query = select(Event)
-    if entity is not None:
-        query = query.where(Event.entity == inputs.text(entity, field="--entity", max_length=32))
-    if entity_id is not None:
-        query = query.where(Event.entity_id == entity_id)
-    query = query.order_by(col(Event.id).desc()).limit(limit)
-    with output.transaction() as session:
-        rows = list(reversed(session.exec(query).all()))
+
+def _show(view: views.EventView, json_out: bool) -> None:
     if json_out:
-        output.print_json(rows)
+        output.print_json(views.as_dict(view))
         return
-    output.print_table("Events", ("id", "at", "entity", "entity id", "type", "data"), [
-        (e.id, e.at, e.entity, e.entity_id, e.type, _data(e.data)) for e in rows
+    ev = view.event
+    output.echo(
+        f"event {ev.id} {ev.title!r}: {ev.status}, {ev.local_date} {ev.local_time} "
+        f"({ev.timezone}), {ev.guests} guests, total {inputs.dollars(view.total_cents)}, paid "
+        f"{inputs.dollars(view.paid_cents)}, balance {inputs.dollars(view.balance_cents)}; "
+        f"guest count guaranteed on {ev.guarantee_date}"
+    )
+    if ev.cancelled_at is not None:
+        output.echo(f"cancelled {ev.cancelled_at:%Y-%m-%d}: retained "
+                    f"{inputs.dollars(ev.retained_cents)}, refund owed "
+                    f"{inputs.dollars(ev.refund_owed_cents)} (refund it in Toast)")  # fmt: skip
+    output.print_table("Schedule", ("milestone", "rule", "due", "amount", "state", "charge"), [
+        (li.name, li.rule, li.due_at, inputs.dollars(li.amount_cents), li.state,
+         f"{li.charge_id} {li.charge_status}" if li.charge_id else "")
+        for li in view.lines
     ])  # fmt: skip
 
 
-def _data(data: dict[str, object]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in data.items())
+@app.command()
+@command
+def create(
+    title: str = typer.Option(..., "--title", help="What the event is: Smith wedding"),
+    location: str = typer.Option(..., "--location", help="Location GUID or name"),
+    day: str = typer.Option(..., "--date", help="Local date of the event: 2027-06-12"),
+    at: str = typer.Option("18:00", "--time", help="Local start time HH:MM"),
+    guests: int = typer.Option(..., "--guests", help="Guest count"),
+    schedule: str = typer.Option(..., "--schedule", help="Schedule template code"),
+    customer: str = typer.Option(..., "--customer", help="Customer id, email or reference"),
+    per_guest: str = typer.Option("0", "--per-guest", help="Price per guest in dollars"),
+    fixed: str = typer.Option("0", "--fixed", help="Fixed items in dollars (room, bar)"),
+    total: str = typer.Option(None, "--total", help="An explicit total in dollars instead"),
+    mandate: int = typer.Option(None, "--mandate", min=1,
+                                help="The guest's INSTALLMENT mandate: books the event"),
+    timezone: str = typer.Option(None, "--timezone", help="IANA zone (default: the location's)"),
+    milestone: list[str] = MILESTONES,
+    guarantee: str = typer.Option(None, "--guarantee",
+                                  help="Guarantee date (default: the day before the last "
+                                  "milestone)"),
+    json_out: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Create an event (tentative; booked at once with --mandate: the milestones due at
+    signing are charged on the next tick).
+
+    Example: billing events create --title "Smith wedding" --location Downtown --date 2027-06-12 --guests 120 --per-guest 85 --fixed 1500 --schedule standard --customer ana@example.com --mandate 7
+    """  # noqa: E501
+    with _named_options():
+        spec = booking.EventCreate(
+            title=title, location=location, local_date=inputs.parse_date(day, "--date"),
+            local_time=_time(at, "--time"), guests=guests, schedule=schedule,
+            customer=customer, per_guest_cents=_zero_or_cents(per_guest, "--per-guest"),
+            fixed_cents=_zero_or_cents(fixed, "--fixed"),
+            total_cents=inputs.cents(total, "--total"), mandate_id=mandate, timezone=timezone,
+            milestones=[schedules.parse_milestone(m, field="--milestone") for m in milestone]
+            if milestone else None,
+            guarantee_date=inputs.parse_date(guarantee, "--guarantee") if guarantee else None,
+        )  # fmt: skip
+        with output.transaction() as session:
+            row = booking.create(session, spec, now=SystemClock().now())
+            view = views.view(session, row.id or 0)
+    _show(view, json_out)
+
+
+def _zero_or_cents(text: str, option: str) -> int:
+    return 0 if text.strip() in ("0", "0.00", "$0") else inputs.cents(text, option) or 0
+
+
+@app.command()
+@command
+def book(
+    event_id: int = EVENT_ID,
+    mandate: int = typer.Option(..., "--mandate", min=1, help="The guest's INSTALLMENT mandate"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Book a tentative event with the guest's mandate: its schedule goes live.
+
+    Example: billing events book 3 --mandate 7
+    """
+    with _named_options(), output.transaction() as session:
+        booking.book(session, event_id, mandate, now=SystemClock().now())
+        view = views.view(session, event_id)
+    _show(view, json_out)
+
+
+@app.command()
+@command
+def show(event_id: int = EVENT_ID, json_out: bool = JSON_OPTION) -> None:
+    """Show an event: its schedule, what each milestone is and its charge, paid and balance.
+
+    Example: billing events show 3
+    """
+    with output.transaction() as session:
+        view = views.view(session, event_id)
+    _show(view, json_out)
+
+
+@app.command("list")
+@command
+def list_(
+    status: EventStatus = STATUS,
+    refunds: bool = typer.Option(False, "--refunds-owed",
+                                 help="Cancelled events owing the guest a refund"),
+    json_out: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """List events by start (or the refunds owed for staff to make in Toast).
+
+    Example: billing events list --status balance_due
+    """
+    with output.transaction() as session:
+        if refunds:
+            owed = booking.refunds_owed(session)
+        else:
+            rows = [views.view(session, e.id or 0)
+                    for e in views.list_events(session, status=status)]  # fmt: skip
+    if refunds:
+        if json_out:
+            output.print_json([vars_of(o) for o in owed])
+            return
+        output.print_table("Refunds owed (refund them in Toast)",
+                           ("event", "title", "customer", "cancelled", "retained", "owed"), [
+            (o.event_id, o.title, o.customer_id, o.cancelled_at, inputs.dollars(o.retained_cents),
+             inputs.dollars(o.refund_owed_cents)) for o in owed
+        ])  # fmt: skip
+        return
+    if json_out:
+        output.print_json([views.as_dict(v) for v in rows])
+        return
+    output.print_table("Events", ("id", "title", "date", "guests", "status", "total", "paid",
+                                  "balance"), [
+        (v.event.id, v.event.title, f"{v.event.local_date} {v.event.local_time}",
+         v.event.guests, v.event.status, inputs.dollars(v.total_cents),
+         inputs.dollars(v.paid_cents), inputs.dollars(v.balance_cents))
+        for v in rows
+    ])  # fmt: skip
+
+
+def vars_of(item: booking.RefundOwed) -> dict[str, object]:
+    return {name: getattr(item, name) for name in item.__slots__}
+
+
+@app.command("move")
+@command
+def move_(
+    event_id: int = EVENT_ID,
+    day: str = typer.Option(..., "--date", help="The new local date: 2027-06-19"),
+    at: str = typer.Option(None, "--time", help="The new local start time HH:MM"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Move an event: every unpaid milestone moves with it; paid ones never change.
+
+    Example: billing events move 3 --date 2027-06-19
+    """
+    with _named_options(), output.transaction() as session:
+        booking.move(
+            session, event_id, local_date=inputs.parse_date(day, "--date"),
+            local_time=_time(at, "--time") if at else None, now=SystemClock().now(),
+        )  # fmt: skip
+        view = views.view(session, event_id)
+    _show(view, json_out)
+
+
+@app.command("guests")
+@command
+def guests_(
+    event_id: int = EVENT_ID,
+    count: int = typer.Argument(..., help="The new guest count"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Change the guest count (after the guarantee date it may rise, not fall); unpaid
+    milestones are recomputed.
+
+    Example: billing events guests 3 135
+    """
+    with _named_options(), output.transaction() as session:
+        booking.guests(session, event_id, count, now=SystemClock().now())
+        view = views.view(session, event_id)
+    _show(view, json_out)
+
+
+@app.command("price")
+@command
+def price_(
+    event_id: int = EVENT_ID,
+    per_guest: str = typer.Option(None, "--per-guest", help="Price per guest in dollars"),
+    fixed: str = typer.Option(None, "--fixed", help="Fixed items in dollars"),
+    total: str = typer.Option(None, "--total", help="An explicit total in dollars"),
+    rule: bool = typer.Option(False, "--rule", help="Drop the explicit total: per guest + fixed"),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Change the price (per guest, fixed items, or an explicit total); unpaid milestones are
+    recomputed, paid ones never change.
+
+    Example: billing events price 3 --per-guest 92.50
+    """
+    with _named_options(), output.transaction() as session:
+        if total is not None and rule:
+            raise DomainError("--total and --rule contradict each other", field="--rule")
+        booking.price(
+            session, event_id,
+            per_guest_cents=None if per_guest is None else _zero_or_cents(per_guest, "--per-guest"),
+            fixed_cents=None if fixed is None else _zero_or_cents(fixed, "--fixed"),
+            total_cents=inputs.cents(total, "--total"), rule_total=rule, now=SystemClock().now(),
+        )  # fmt: skip
+        view = views.view(session, event_id)
+    _show(view, json_out)
+
+
+@app.command("confirm")
+@command
+def confirm_(
+    event_id: int = EVENT_ID,
+    milestone: str = typer.Argument(..., help="Milestone name"),
+    yes: bool = confirm.YES,
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Staff confirmation: charge a milestone on or after the event's start (never done
+    without it).
+
+    Example: billing events confirm 3 balance --yes
+    """
+    with output.transaction() as session:
+        view = views.view(session, event_id)
+    confirm.ask(f"charge {milestone} of event {event_id} ({view.event.title}) now",
+                [f"balance {inputs.dollars(view.balance_cents)}"], yes=yes)  # fmt: skip
+    with _named_options(), output.transaction() as session:
+        booking.confirm(session, event_id, milestone, now=SystemClock().now())
+        view = views.view(session, event_id)
+    _show(view, json_out)
+
+
+@app.command()
+@command
+def cancel(
+    event_id: int = EVENT_ID, yes: bool = confirm.YES, json_out: bool = JSON_OPTION
+) -> None:
+    """Cancel an event: future milestones stop, the mandate is revoked, and what the
+    cancellation tier retains and the refund owed are recorded (refund it in Toast).
+
+    Example: billing events cancel 3 --yes
+    """
+    with output.transaction() as session:
+        view = views.view(session, event_id)
+    confirm.ask(f"cancel event {event_id} ({view.event.title})",
+                [f"paid so far {inputs.dollars(view.paid_cents)}"], yes=yes)  # fmt: skip
+    with output.transaction() as session:
+        done = booking.cancel(session, event_id, now=SystemClock().now())
+        view = views.view(session, event_id)
+    if not json_out and done.still_in_flight:
+        output.echo(f"still being charged: {', '.join(done.still_in_flight)} (counted once "
+                    "settled)")  # fmt: skip
+    _show(view, json_out)
+
+
+@app.command()
+@command
+def close(event_id: int = EVENT_ID, yes: bool = confirm.YES, json_out: bool = JSON_OPTION) -> None:
+    """Close an event for good: unpaid milestones are withdrawn and the mandate is revoked
+    (an event paid in full closes by itself).
+
+    Example: billing events close 3 --yes
+    """
+    with output.transaction() as session:
+        view = views.view(session, event_id)
+    confirm.ask(f"close event {event_id} ({view.event.title})",
+                [f"balance left {inputs.dollars(view.balance_cents)}"], yes=yes)  # fmt: skip
+    with output.transaction() as session:
+        booking.close(session, event_id, now=SystemClock().now())
+        view = views.view(session, event_id)
+    _show(view, json_out)

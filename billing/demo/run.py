@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from billing.clock import FakeClock
 from billing.demo import cast
+from billing.demo import events as demo_events
 from billing.demo.scenario import DOWNTOWN, LOCATIONS, START, ZONE, Scenario
 from billing.engine import simulation
 from billing.engine.sweeper import Engine, TickReport
@@ -54,6 +55,7 @@ async def run(
             start = cast.first_due(begin.year, begin.month, member.anchor_day)
             await cast.subscribe(engine.store, control, member, start=start, now=clock.now())
             tally.subscriptions += 1
+        await demo_events.at_month(engine.store, control, k, now=clock.now())
         tally.ticks += await _run(engine, clock, control, begin + NO_SHOW_EVENING, on_tick,
                                   dispatch)  # fmt: skip
         for fee in (f for f in scenario.fees if f.month == k):

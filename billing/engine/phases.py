@@ -103,6 +103,10 @@ def begin_due(
             return []
         rows = conn.execute(hot.CHARGE_DETAILS, {"ids": ids}).all()
         blocked = {r.id: why for r in rows if (why := _blocked(r, now)) is not None}
+        for r in rows:  # a business package may refuse to send its charge now (door.veto)
+            if r.source is not None and r.id not in blocked:
+                why = door.veto(Session(bind=conn), r.id, r.source, now=now)
+                blocked |= {r.id: why} if why is not None else {}
         ready = [r for r in rows if r.id not in blocked]
         if blocked:
             held = [r for r in rows if r.id in blocked]

@@ -44,6 +44,7 @@ from billing.errors import (
     InvalidTransition,
     NotFound,
 )
+from billing.events import api as events_api
 from billing.links import pages as links_pages
 from billing.reservations import api as reservations_api
 from billing.settings import BillingSettings, api_key_problem
@@ -122,6 +123,7 @@ def create_app(
     router = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], responses=ERRORS)
     _routes(router, run)
     reservations_api.routes(router, run)
+    events_api.include(router, run)  # billing.events: booking with a deposit checkout
     app.include_router(router)
     _handlers(app)
     docs.mount(app, access=settings.docs_access, key=key)

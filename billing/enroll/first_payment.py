@@ -16,8 +16,10 @@ the check payment's guid names the enrollment that took it.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
@@ -36,6 +38,12 @@ from billing.toast.models.orders import OrderPayment
 from billing.toast.models.payment_intents import PaymentIntent, PaymentIntentStatus
 
 log = logging.getLogger("billing.enroll")
+# Enrollment.purpose -> the business package that prices and records a first payment taken
+# for its own object instead of a subscription. Its module defines ``amount(session, row)``,
+# ``paid(session, row, mandate, charge, now)`` (``charge``: the paid row recorded here) and
+# ``voided(session, row, mandate, now)``; and ``source_key(session, row) -> (source, key,
+# check_item)`` naming the charge.
+SIGNUP_HOOKS: dict[str, str] = {"event": "billing.events.checkout"}
 PAYMENT_INTENT_TTL = timedelta(hours=24)  # Toast: a payment intent expires 24 h after creation
 KIND = "payment"  # Enrollment.intent_kind
 
@@ -50,8 +58,16 @@ def check_plan(plan: Plan) -> None:
         )  # fmt: skip
 
 
+def _hook(row: Enrollment) -> Any:
+    name = SIGNUP_HOOKS.get(row.purpose) if row.subscription_id is None else None
+    return importlib.import_module(name) if name else None
+
+
 def amount(session: Session, row: Enrollment) -> int:
     """Cycle 0's amount, from the same rule the engine uses for every cycle."""
+    hook = _hook(row)
+    if hook is not None:
+        return int(hook.amount(session, row))
     sub = session.get(Subscription, row.subscription_id)
     assert sub is not None
     plan = session.get(Plan, sub.plan_id)
@@ -119,6 +135,10 @@ def record_paid(
 ) -> None:  # fmt: skip
     """Mandate active, cycle 0 paid (charge + succeeded attempt), subscription active from
     cycle 1. The caller holds the enrollment row and moves it to completed."""
+    hook = _hook(row)
+    if hook is not None:
+        _source_paid(session, row, intent, hook, order_guid=order_guid, now=now)
+        return
     mandate, sub, plan = _activate(session, row, intent, now=now)
     assert intent.amount is not None
     charge = Charge(
@@ -147,10 +167,58 @@ def record_voided(
 ) -> None:
     """The authorization was voided before it reached a check, but the mandate stands: the
     subscription starts with cycle 0 due now, to be charged off-session by the engine."""
+    hook = _hook(row)
+    if hook is not None:
+        hook.voided(session, row, _activate_mandate(session, row, intent, now=now), now)
+        return
     _, sub, _ = _activate(session, row, intent, now=now)
     sub.next_charge_at = min(sub.next_charge_at or now, now)
     events.emit(session, at=now, entity="subscription", entity_id=sub.id or 0,
                 type="first_payment_voided", enrollment=row.id)  # fmt: skip
+
+
+def _source_paid(
+    session: Session, row: Enrollment, intent: PaymentIntent, hook: Any, *,
+    order_guid: str | None, now: datetime,
+) -> None:  # fmt: skip
+    """A business package's first payment: the mandate active, the payment recorded as a paid
+    charge of the package's (source, key) with its succeeded attempt; the package is told."""
+    mandate = _activate_mandate(session, row, intent, now=now)
+    source, key, check_item = hook.source_key(session, row)
+    assert intent.amount is not None
+    charge = Charge(
+        source=source, source_key=key, mandate_id=mandate.id or 0,
+        kind=mandate.standing_instruction,
+        amount_cents=intent.amount, location_guid=row.location_guid, check_item=check_item,
+        reason="first payment at signing", status=ChargeStatus.PAID, due_at=now,
+        next_attempt_at=now, attempt_count=1, created_at=now, settled_at=now,
+    )  # fmt: skip
+    session.add(charge)
+    session.flush()
+    session.add(Attempt(
+        charge_id=charge.id or 0, number=1, external_reference_id=row.id,
+        status=AttemptStatus.SUCCEEDED, toast_intent_id=intent.id, order_guid=order_guid,
+        created_at=now, updated_at=now, settled_at=now,
+    ))  # fmt: skip
+    session.flush()
+    events.emit(session, at=now, entity="charge", entity_id=charge.id or 0, type="paid",
+                amount_cents=intent.amount, first_payment=True, source=source)  # fmt: skip
+    hook.paid(session, row, mandate, charge, now)
+
+
+def _activate_mandate(
+    session: Session, row: Enrollment, intent: PaymentIntent, *, now: datetime
+) -> Mandate:
+    assert intent.mandate_id is not None
+    mandate = session.get(Mandate, row.mandate_id)
+    assert mandate is not None
+    card = card_of(intent)
+    members.activate_mandate(
+        session, mandate, toast_mandate_id=intent.mandate_id,
+        payment_method_id=intent.payment_method_id, card_brand=card.brand,
+        card_last4=card.last_four, card_exp=card.expiry, now=now,
+    )  # fmt: skip
+    return mandate
 
 
 def _activate(

@@ -36,6 +36,7 @@ class Purpose(StrEnum):
     FEE = "fee"
     REPLACE_CARD = "replace_card"
     CARD_LINK = "card_link"  # a card-update link's checkout: replaces a mandate everywhere
+    EVENT = "event"  # a deposit at signing for an event's payment schedule (billing.events)
 
 
 class _In(BaseModel):

@@ -1,5 +1,6 @@
 """What the engine itself reports for a human: authorizations Toast voided anyway, and a Toast
-login that is not allowed yet (read from the attempt table and the engine's events)."""
+login that is not allowed yet (read from the attempt table and the engine's events); and what a
+business package raised for staff (an event of type ``attention``: kind, subject, detail)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from billing.domain.states import AttemptStatus
 from billing.store.tables import Attempt, Event
 
 RECENT = timedelta(days=7)
+ATTENTION = "attention"  # an event type any package emits to alert staff at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +25,20 @@ class Alert:
 
 
 def engine_alerts(session: Session, *, now: datetime) -> list[Alert]:
-    return [*_voided(session, now), *_login(session)]
+    return [*_voided(session, now), *_login(session), *_raised(session, now)]
+
+
+def _raised(session: Session, now: datetime) -> list[Alert]:
+    rows = session.exec(
+        select(Event).where(Event.type == ATTENTION, col(Event.at) >= now - RECENT)
+        .order_by(col(Event.id))
+    ).all()  # fmt: skip
+    return [
+        Alert(at=e.at, kind=str(e.data.get("kind", e.entity)),
+              subject=str(e.data.get("subject", f"{e.entity} {e.entity_id}")),
+              detail=str(e.data.get("detail", "")))
+        for e in rows
+    ]  # fmt: skip
 
 
 def _voided(session: Session, now: datetime) -> list[Alert]:

@@ -16,7 +16,9 @@ module named in ``HOOKS``. A hook module may define:
 
 - ``policy(session, charge, default) -> DunningPolicy``: the retry schedule for this charge;
 - ``changed(session, charge, what, now) -> None``: after the engine moved the charge to
-  ``what`` (``paid``, ``retry_scheduled``, ``failed``, ``needs_attention``).
+  ``what`` (``paid``, ``retry_scheduled``, ``failed``, ``needs_attention``);
+- ``veto(session, charge, now) -> str | None``: asked when the engine has claimed the charge,
+  before anything is sent: a reason holds it for a human (``needs_attention``) unsent.
 
 A package ends a consent with ``end_purpose``: the engine revokes the mandate at Toast once
 nothing is in flight on it (``hot.ENDED_MANDATES``).
@@ -44,6 +46,7 @@ from billing.store.tables import Charge, Mandate
 # source -> the module the engine calls back (see the module docstring). One line per package.
 HOOKS: dict[str, str] = {
     "reservation": "billing.reservations.hooks",
+    "event": "billing.events.hooks",
 }
 
 # A charge in one of these states, with no lease, has nothing in flight: it may still change.
@@ -178,6 +181,18 @@ def changed(session: Session, charge: Charge, what: str, *, now: datetime) -> No
         session.flush()
         callback(session, charge, what, now)
         session.flush()
+
+
+def veto(session: Session, charge_id: int, source: str, *, now: datetime) -> str | None:
+    """Why the charge's package refuses to have it sent now (None: send it)."""
+    hook = _hook(source)
+    judge = getattr(hook, "veto", None) if hook is not None else None
+    charge = session.get(Charge, charge_id) if judge is not None else None
+    if judge is None or charge is None:
+        return None
+    why: str | None = judge(session, charge, now)
+    session.flush()
+    return why
 
 
 def _hook(source: str | None) -> ModuleType | None:

@@ -92,6 +92,7 @@ def event(
 
 CHARGE_DETAILS = text(
     "SELECT c.id, c.amount_cents, c.location_guid, c.check_item, c.attempt_count, c.kind, "
+    "c.source, "
     "m.id AS mandate_id, m.status AS mandate_status, m.standing_instruction, m.toast_mandate_id, "
     "m.toast_payment_method_id, m.card_exp_month, m.card_exp_year, "
     "cu.toast_customer_id, cu.email "

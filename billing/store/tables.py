@@ -583,3 +583,126 @@ class FeeAdjustment(SQLModel, table=True):
     reason: str = Field(max_length=200)
     staff: str = Field(max_length=100)
     at: datetime = _utc()
+
+
+class ScheduleTemplate(SQLModel, table=True):
+    """A catering payment schedule as sold (``billing schedules``): its milestones, cancellation
+    tiers and dunning policy. Events copy it when booked (a snapshot: editing a template never
+    changes a booked event)."""
+
+    __tablename__ = "schedule_template"
+    __table_args__ = (UniqueConstraint("code", name="uq_schedule_template_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    retry_days: list[int] = Field(default_factory=list, sa_type=JSON)
+    alert_days: int = 14  # a milestone failing this close to the event alerts staff at once
+    created_at: datetime = _utc()
+
+
+class TemplateMilestone(SQLModel, table=True):
+    __tablename__ = "template_milestone"
+    __table_args__ = (
+        UniqueConstraint("template_id", "name", name="uq_template_milestone_template_id_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int = Field(foreign_key="schedule_template.id")
+    position: int
+    name: str = Field(max_length=40)
+    kind: str = Field(sa_type=String(16), max_length=16)  # percent | fixed | remainder
+    value: int = 0  # basis points (percent) or cents (fixed)
+    days_before: int | None = None  # None: at signing
+    local_time: str = Field(default="09:00", max_length=5)
+
+
+class CancellationTier(SQLModel, table=True):
+    __tablename__ = "cancellation_tier"
+    __table_args__ = (
+        UniqueConstraint("template_id", "min_days_before",
+                         name="uq_cancellation_tier_template_id_min_days_before"),
+    )  # fmt: skip
+
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int = Field(foreign_key="schedule_template.id")
+    min_days_before: int
+    keep_deposit: bool = False
+    retain_bp: int = 0
+
+
+class CateringEvent(SQLModel, table=True):
+    """A catering or private event with a payment schedule (``billing.events``). Named
+    ``catering_event``: ``event`` is the audit log."""
+
+    __tablename__ = "catering_event"
+    __table_args__ = (
+        Index("ix_catering_event_status", "status"),
+        Index("ix_catering_event_start_at", "start_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    location_guid: str = Field(max_length=64)
+    timezone: str = Field(max_length=64)
+    local_date: date
+    local_time: str = Field(max_length=5)
+    start_at: datetime = _utc()
+    guests: int
+    per_guest_cents: int = 0
+    fixed_cents: int = 0
+    total_override_cents: int | None = None
+    template_id: int = Field(foreign_key="schedule_template.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    mandate_id: int | None = Field(default=None, foreign_key="mandate.id")
+    status: str = _status("tentative")
+    guarantee_date: date
+    retry_days: list[int] = Field(default_factory=list, sa_type=JSON)
+    alert_days: int = 14
+    tiers: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)  # snapshot
+    signed_at: datetime | None = _utc(nullable=True)
+    # The deposit checkout (an enrollment taking the first payment) that books the event.
+    enrollment_id: str | None = Field(default=None, foreign_key="enrollment.id", max_length=36)
+    retained_cents: int | None = None
+    refund_owed_cents: int | None = None
+    created_at: datetime = _utc()
+    cancelled_at: datetime | None = _utc(nullable=True)
+    closed_at: datetime | None = _utc(nullable=True)
+
+
+class EventMilestone(SQLModel, table=True):
+    """One milestone of one event (copied from the template, editable per event). Its charge is
+    the door charge ``event:{event_id}:milestone:{name}``."""
+
+    __tablename__ = "event_milestone"
+    __table_args__ = (
+        UniqueConstraint("event_id", "name", name="uq_event_milestone_event_id_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="catering_event.id")
+    position: int
+    name: str = Field(max_length=40)
+    kind: str = Field(sa_type=String(16), max_length=16)
+    value: int = 0
+    days_before: int | None = None
+    local_time: str = Field(default="09:00", max_length=5)
+    state: str = _status("open")  # open | paid | failed | withdrawn
+    # A charge withdrawn (its amount fell to zero) cannot come back through the door: when the
+    # amount rises again the milestone is charged under the next revision's key.
+    revision: int = 0
+    amount_cents: int = 0  # as last put (paid: what was paid)
+    due_at: datetime | None = _utc(nullable=True)
+    confirmed_at: datetime | None = _utc(nullable=True)  # staff: charge on/after the start
+
+
+class GuestCountChange(SQLModel, table=True):
+    __tablename__ = "guest_count_change"
+    __table_args__ = (Index("ix_guest_count_change_event_id", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="catering_event.id")
+    at: datetime = _utc()
+    old: int
+    new: int
+    total_cents: int

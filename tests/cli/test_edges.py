@@ -237,15 +237,15 @@ def test_help_lists_choices_groups_commands_and_shows_no_bool(cli: Cli) -> None:
     assert cli.ok("--version").strip() == "billing 0.1.0"
 
 
-def test_events_reads_the_event_log(cli: Cli) -> None:
+def test_log_reads_the_event_log(cli: Cli) -> None:
     plans_and_member(cli)
     cli.ok("enroll", "--customer", "m-1", "--plan", "wine", "--test-card", APPROVE, spawn=False)
-    mandate = cli.json("events", "--entity", "mandate", spawn=False)
+    mandate = cli.json("log", "--entity", "mandate", spawn=False)
     assert [(e["entity"], e["type"]) for e in mandate] == [("mandate", "active")]
-    everything = cli.json("events", spawn=False)
+    everything = cli.json("log", spawn=False)
     assert {"mandate", "subscription"} <= {e["entity"] for e in everything}
-    assert "subscription" in cli.ok("events", "--limit", "5", spawn=False)
-    refused(cli, "events", "--id", "1", says="--id needs --entity", code=failures.REFUSED)
+    assert "subscription" in cli.ok("log", "--limit", "5", spawn=False)
+    refused(cli, "log", "--id", "1", says="--id needs --entity", code=failures.REFUSED)
 
 
 def test_config_shows_each_value_and_its_source(cli: Cli, tmp_path: Path) -> None:
