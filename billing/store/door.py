@@ -16,7 +16,10 @@ module named in ``HOOKS``. A hook module may define:
 
 - ``policy(session, charge, default) -> DunningPolicy``: the retry schedule for this charge;
 - ``changed(session, charge, what, now) -> None``: after the engine moved the charge to
-  ``what`` (``paid``, ``retry_scheduled``, ``failed``, ``needs_attention``).
+  ``what`` (``paid``, ``retry_scheduled``, ``failed``, ``needs_attention``);
+- ``materialize(store, now) -> int``: called once per pass of the engine's materialize lane
+  (``materialize_sources``), in the package's own transactions: where a package turns its
+  business objects into charges when they fall due (a club release at its cutoff).
 
 A package ends a consent with ``end_purpose``: the engine revokes the mandate at Toast once
 nothing is in flight on it (``hot.ENDED_MANDATES``).
@@ -42,7 +45,7 @@ from billing.store import events
 from billing.store.tables import Charge, Mandate
 
 # source -> the module the engine calls back (see the module docstring). One line per package.
-HOOKS: dict[str, str] = {}
+HOOKS: dict[str, str] = {"club": "billing.clubs.hooks"}
 
 # A charge in one of these states, with no lease, has nothing in flight: it may still change.
 OPEN_UNSTARTED = (ChargeStatus.SCHEDULED, ChargeStatus.RETRY_SCHEDULED)
@@ -176,6 +179,16 @@ def changed(session: Session, charge: Charge, what: str, *, now: datetime) -> No
         session.flush()
         callback(session, charge, what, now)
         session.flush()
+
+
+def materialize_sources(store: Any, *, now: datetime) -> int:
+    """Run each registered package's ``materialize`` (the engine's materialize lane)."""
+    made = 0
+    for source in sorted(HOOKS):
+        callback = getattr(_hook(source), "materialize", None)
+        if callback is not None:
+            made += int(callback(store, now))
+    return made
 
 
 def _hook(source: str | None) -> ModuleType | None:
