@@ -225,10 +225,10 @@ def can_skip(consecutive_skips: int, cap: int) -> bool:
 
 def editable(now: datetime, *, status: str, cutoff_at: datetime) -> str | None:
     """None when a member's edit is allowed now, else why not."""
-    if status not in ("draft", "open"):
-        return f"the release is {status}"
     if now >= cutoff_at:
         return f"edits closed at the cutoff ({cutoff_at.isoformat()})"
+    if status not in ("draft", "open"):
+        return f"the release is {status}"
     return None
 
 

@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from billing.clubs import service
 from billing.clubs import store as clubs_store
-from billing.manage import locations, members
-from billing.store.tables import Charge, Membership, Release, Shipment
+from billing.manage import cards, locations, members
+from billing.store.tables import Attempt, Charge, Customer, Membership, Release, Shipment
 from tests.engine.world import APPROVE, World
 
 # Shipping CA $15, elsewhere $25; tax CA 7.25 %, NY 8.875 % (a fixture, not live rates).
@@ -49,6 +49,26 @@ class ClubWorld:
             )  # fmt: skip
             return row.id or 0
 
+    async def new_card(self, membership_id: int, card: str = APPROVE) -> int:
+        """The member updates their card: a new mandate replaces the old one."""
+        cof = await self.w.card(card, "RECURRING")
+        now = self.w.clock.now()
+        with self.w.store.transaction() as session:
+            member = clubs_store.membership(session, membership_id)
+            old = clubs_store.current_mandates(session, {member.mandate_id or 0})[
+                member.mandate_id or 0
+            ]
+            customer = session.get(Customer, member.customer_id)
+            assert customer is not None
+            new = members.add_active_mandate(
+                session, customer=customer, location_guid=self.w.location,
+                standing_instruction="RECURRING", toast_mandate_id=cof["mandateId"],
+                payment_method_id=cof["paymentMethodId"], card_brand="VISA",
+                card_last4=card[-4:], card_exp=(12, 2035), now=now,
+            )  # fmt: skip
+            cards.replace_mandate(session, old=old, new=new, now=now)
+            return new.id or 0
+
     def release(self, title: str, on: date, lines: list[tuple[str, int, int]], *,
                 approve: bool = True) -> int:  # fmt: skip
         now = self.w.clock.now()
@@ -75,6 +95,11 @@ class ClubWorld:
             assert ship is not None
             return ship
 
+    def attempts(self, charge_id: int) -> list[Attempt]:
+        with self.w.store.transaction() as session:
+            query = select(Attempt).where(Attempt.charge_id == charge_id)
+            return list(session.exec(query).all())
+
     def membership(self, membership_id: int) -> Membership:
         with self.w.store.transaction() as session:
             return clubs_store.membership(session, membership_id)
@@ -85,12 +110,14 @@ class ClubWorld:
 
 
 def make_club(w: World, *, now: datetime, auto_approve: bool = False,
-              tz: str = "America/Los_Angeles") -> ClubWorld:  # fmt: skip
+              tz: str = "America/Los_Angeles", retry_days: tuple[int, ...] | None = None,
+              ) -> ClubWorld:  # fmt: skip
     with w.store.transaction() as session:
         locations.add(session, w.location, name="Winery", timezone=tz, now=now)
         club = service.create_club(
             session, name="Cellar Club", location=w.location, pickup_region="CA",
             auto_approve=auto_approve, shipping=SHIPPING, tax_rates=TAX, now=now,
+            **({} if retry_days is None else {"retry_days": retry_days}),
         )  # fmt: skip
         three = service.add_tier(session, club, name="Three", bottles=3, discount_pct=10)
         six = service.add_tier(session, club, name="Six", bottles=6, discount_pct=15)
