@@ -137,15 +137,17 @@ async def test_ship_now_is_charged_at_once_and_never_again(
         other = await cw.member()
         rid = cw.release("Spring", date(2027, 3, 20), LINES)
         with w.store.transaction() as session:
-            ship = service.ship_now(session, clubs_store.release(session, rid),
-                                    clubs_store.membership(session, member), now=w.clock.now())  # fmt: skip
+            release, membership = (clubs_store.release(session, rid),
+                                   clubs_store.membership(session, member))  # fmt: skip
+            ship = service.ship_now(session, release, membership, now=w.clock.now())
             assert ship.status == "charging"
         await w.run_until(START + timedelta(days=1), step=timedelta(hours=6))
         [early] = cw.club_charges()
         assert (early.status, early.due_at) == (ChargeStatus.PAID, START)
         with pytest.raises(DomainError) as twice, w.store.transaction() as session:
-            service.ship_now(session, clubs_store.release(session, rid),
-                             clubs_store.membership(session, member), now=w.clock.now())  # fmt: skip
+            release, membership = (clubs_store.release(session, rid),
+                                   clubs_store.membership(session, member))  # fmt: skip
+            service.ship_now(session, release, membership, now=w.clock.now())
         assert twice.value.field == "shipment"
         await w.run_until(START + timedelta(days=90), step=timedelta(days=1))
         charges = cw.club_charges()

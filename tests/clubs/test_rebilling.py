@@ -5,6 +5,7 @@ releases never charged again, not even after a card update."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -37,7 +38,7 @@ async def test_daily_rebilling_then_the_shipment_is_skipped_and_reported(
         paid = by_key[clubs_store.charge_key(rid, late)]
         assert (failed.status, failed.attempt_count) == (ChargeStatus.FAILED, 11)  # 1 + 10
         attempts = sorted(a.created_at for a in cw.attempts(failed.id or 0))
-        gaps = {later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)}
+        gaps = {later - earlier for earlier, later in itertools.pairwise(attempts)}
         assert gaps == {timedelta(days=1)}  # daily
         assert (paid.status, paid.attempt_count) == (ChargeStatus.PAID, 3)
         ship = cw.shipment(rid, lost)
