@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from billing.clubs import store as clubs_store
 from billing.manage import locations
-from billing.store.tables import Charge, Club, ClubTier, Customer, Membership, Release, Shipment
+from billing.store.tables import Charge, Club, ClubTier, Membership, Release, Shipment
 
 
 def club_run(session: Session, release_id: int) -> dict[str, Any]:
@@ -67,22 +67,25 @@ def _charges(session: Session, ids: list[int]) -> dict[int, Charge]:
 def failed_billing(session: Session, club_ref: str | None = None) -> list[dict[str, Any]]:
     """Shipments skipped because rebilling ended unpaid, newest first."""
     query = (
-        select(Shipment, Release, Membership, Customer, ClubTier)
+        select(Shipment, Release, Membership)
         .join(Release, col(Release.id) == Shipment.release_id)
         .join(Membership, col(Membership.id) == Shipment.membership_id)
-        .join(Customer, col(Customer.id) == Membership.customer_id)
-        .join(ClubTier, col(ClubTier.id) == Membership.tier_id)
         .where(col(Shipment.failed_at).is_not(None))
         .order_by(col(Shipment.failed_at).desc())
     )
     if club_ref is not None:
         query = query.where(Release.club_id == clubs_store.club(session, club_ref).id)
+    found = session.exec(query).all()
+    customers = clubs_store.customers(session, {m.customer_id for _, _, m in found})
+    tiers = {t.id: t.name for t in session.exec(select(ClubTier)).all()}
     rows = []
-    for ship, release, member, customer, tier in session.exec(query).all():
+    for ship, release, member in found:
+        customer = customers.get(member.customer_id)
         charge = session.get(Charge, ship.charge_id) if ship.charge_id else None
         rows.append({
             "release_id": release.id, "release": release.title, "membership_id": member.id,
-            "member": customer.email, "tier": tier.name, "amount_cents": ship.amount_cents,
+            "member": customer.email if customer else "", "tier": tiers.get(member.tier_id),
+            "amount_cents": ship.amount_cents,
             "attempts": charge.attempt_count if charge else 0,
             "last_decline": charge.last_decline_code if charge else None,
             "failed_at": ship.failed_at.isoformat() if ship.failed_at else None,
