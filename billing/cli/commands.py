@@ -50,6 +50,12 @@ COMMANDS = {spec.name: spec for spec in (
          "Charges: amounts due on dates, their attempts, retries and one-offs.", MEMBERS),
     Spec("mandates", "billing.cli.mandates_cmd:app",
          "Mandates: customers' authorizations to charge a card-on-file.", MEMBERS),
+    Spec("clubs", "billing.cli.clubs_cmd:app",
+         "Wine clubs: a club at a location, its tiers, members and releases.", MEMBERS),
+    Spec("releases", "billing.cli.releases_cmd:app", "Club releases (club runs): package, "
+         "cutoff, preview, approval, processing and archive.", MEMBERS),
+    Spec("members", "billing.cli.members_cmd:app", "Club members: skip, customize or ship now "
+         "a release; hold or cancel a membership.", MEMBERS),
     Spec("messages", "billing.cli.messages_cmd:app",
          "Customer messages: receipts, reminders, decline notices (the outbox).", INSIGHT),
     Spec("locations", "billing.cli.locations_cmd:app",

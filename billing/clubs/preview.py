@@ -97,8 +97,8 @@ def _priced(
     pickup = member.delivery == "pickup"
     region = club.pickup_region if pickup else member.region
     shipping = rules.shipping_for(club.shipping, region, pickup=pickup)
-    tax_bp = rules.tax_rate_for(club.tax_rates, region)
-    if shipping is None or tax_bp is None:
+    tax_ppm = rules.tax_rate_for(club.tax_rates, region)
+    if shipping is None or tax_ppm is None:
         missing = "shipping" if shipping is None else "tax"
         row.update(category="blocked", reason=f"no {missing} rate for region {region!r}")
         return row
@@ -116,7 +116,7 @@ def _priced(
         return row
     amount = rules.amount(
         lines, discount_pct=tier.discount_pct, quantity=quantity, shipping_cents=shipping,
-        tax_bp=tax_bp, explicit_cents=explicit,
+        tax_ppm=tax_ppm, explicit_cents=explicit,
     )  # fmt: skip
     if amount.total_cents < 1:
         row.update(category="blocked", reason="the amount is zero: nothing to charge")

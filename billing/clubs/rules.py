@@ -10,7 +10,8 @@ Amount rule, in integer cents, in this order:
 4. shipping: the club's flat amount for the member's region (``*`` is every other region);
    none for pickup;
 5. tax on the **goods subtotal only** (not shipping) at the rate of the ship-to region (the
-   club's own region for pickup), in basis points, **rounded half up once** on the subtotal;
+   club's own region for pickup), in parts per million of the goods (7.25 % = 72,500;
+   8.875 % = 88,750), **rounded half up once** on the subtotal;
 6. total = goods + shipping + tax. A staff-set explicit amount (with its reason) replaces it.
 
 A region with no shipping rate (and no ``*``), or no tax rate, is missing data: the member is
@@ -143,7 +144,7 @@ def shipping_for(table: Mapping[str, int], region: str, *, pickup: bool) -> int 
 
 
 def tax_rate_for(rates: Mapping[str, int], region: str) -> int | None:
-    """The region's rate in basis points (``*`` for any other); None: no rate."""
+    """The region's rate in parts per million (``*`` for any other); None: no rate."""
     if region in rates:
         return int(rates[region])
     return int(rates[ANY_REGION]) if ANY_REGION in rates else None
@@ -151,11 +152,11 @@ def tax_rate_for(rates: Mapping[str, int], region: str) -> int | None:
 
 def amount(
     lines: Sequence[Line], *, discount_pct: int, quantity: int, shipping_cents: int,
-    tax_bp: int, explicit_cents: int | None = None,
+    tax_ppm: int, explicit_cents: int | None = None,
 ) -> Amount:  # fmt: skip
     priced = price_lines(lines, discount_pct=discount_pct, quantity=quantity)
     goods = sum(p.net_cents for p in priced)
-    tax = half_up(goods * tax_bp, 10_000)
+    tax = half_up(goods * tax_ppm, 1_000_000)
     total = goods + shipping_cents + tax
     if explicit_cents is not None:
         return Amount(priced, goods, shipping_cents, tax, explicit_cents, explicit=True)

@@ -71,20 +71,20 @@ def _cents_table(table: Mapping[str, int], what: str) -> dict[str, int]:
 
 
 def parse_rate_table(text: str) -> dict[str, int]:
-    """``CA=7.25,NY=8.875`` or JSON-like pairs: region -> percent, to basis points."""
+    """``CA=7.25,NY=8.875``: region -> percent (up to 4 decimals), to parts per million."""
     rates: dict[str, int] = {}
     for part in (p.strip() for p in text.replace("\n", ",").split(",")):
         if not part:
             continue
         region, _, value = part.partition("=")
         try:
-            bp = Decimal(value.strip()) * 100
+            ppm = Decimal(value.strip()) * 10_000
         except InvalidOperation:
             raise DomainError(f"tax rate {part!r} is not REGION=PERCENT", field="tax") from None
-        if bp != bp.to_integral_value() or not 0 <= bp <= 5000:
-            raise DomainError(f"tax rate {part!r}: 0..50 percent, at most 2 decimals",
+        if ppm != ppm.to_integral_value() or not 0 <= ppm <= 500_000:
+            raise DomainError(f"tax rate {part!r}: 0..50 percent, at most 4 decimals",
                               field="tax")  # fmt: skip
-        rates[region.strip()] = int(bp)
+        rates[region.strip()] = int(ppm)
     return rates
 
 

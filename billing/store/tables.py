@@ -447,7 +447,7 @@ class Notice(SQLModel, table=True):
 # Wine clubs (``billing.clubs``): a club at a location, its tiers and members, its releases
 # (club runs) and each member's shipment of a release. Charges come only through the door.
 class Club(SQLModel, table=True):
-    """``shipping``: region -> cents (``*`` the default); ``tax_rates``: region -> basis points
+    """``shipping``: region -> cents (``*`` the default); ``tax_rates``: region -> parts per million
     (a fixture table, not live rates); ``retry_days``/``final_action``: the rebilling policy."""
 
     __tablename__ = "club"

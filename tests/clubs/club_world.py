@@ -17,7 +17,7 @@ from tests.engine.world import APPROVE, World
 
 # Shipping CA $15, elsewhere $25; tax CA 7.25 %, NY 8.875 % (a fixture, not live rates).
 SHIPPING = {"CA": 1500, "*": 2500}
-TAX = {"CA": 725, "NY": 888, "OR": 0}
+TAX = {"CA": 72_500, "NY": 88_750, "OR": 0}
 
 
 @dataclass

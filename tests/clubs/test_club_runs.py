@@ -35,7 +35,7 @@ async def test_preview_equals_what_is_charged_to_the_cent(
         # Six (15 %): 2*4200*0.85=7140, 3150*0.85=2677.5->2678; goods 9818; CA ship 1500;
         # tax 7.25 % of 9818 = 711.805 -> 712: 12030.
         assert amounts[a] == 9818 + 1500 + 712
-        # Three (10 %): 7560 + 2835 = 10395; ship 2500; NY 8.88 %: 923.076 -> 923.
+        # Three (10 %): 7560 + 2835 = 10395; ship 2500; NY 8.875 %: 922.556 -> 923.
         assert amounts[b] == 10395 + 2500 + 923
         # Pickup: no shipping, tax of the club's region (CA): 753.6375 -> 754.
         assert amounts[c] == 10395 + 754

@@ -30,17 +30,17 @@ def exact_half_up(value: Fraction) -> int:
 
 
 @given(lines_st, st.integers(0, 100), st.integers(1, 4), st.integers(0, 5000),
-       st.integers(0, 2500))  # fmt: skip
+       st.integers(0, 250_000))  # fmt: skip
 def test_amount_is_lines_at_the_club_price_plus_shipping_plus_tax_on_goods(
-    lines: list[rules.Line], pct: int, quantity: int, shipping: int, tax_bp: int
+    lines: list[rules.Line], pct: int, quantity: int, shipping: int, tax_ppm: int
 ) -> None:
     result = rules.amount(lines, discount_pct=pct, quantity=quantity, shipping_cents=shipping,
-                          tax_bp=tax_bp)  # fmt: skip
+                          tax_ppm=tax_ppm)  # fmt: skip
     nets = [exact_half_up(Fraction(x.qty * quantity * x.retail_cents * (100 - pct), 100))
             for x in lines]  # fmt: skip
     assert [p.net_cents for p in result.lines] == nets
     assert result.goods_cents == sum(nets)
-    assert result.tax_cents == exact_half_up(Fraction(sum(nets) * tax_bp, 10_000))
+    assert result.tax_cents == exact_half_up(Fraction(sum(nets) * tax_ppm, 1_000_000))
     assert result.total_cents == sum(nets) + shipping + result.tax_cents
     assert all(isinstance(v, int) for v in (result.goods_cents, result.tax_cents))
     assert result.goods_cents <= sum(x.qty * quantity * x.retail_cents for x in lines)
@@ -49,11 +49,11 @@ def test_amount_is_lines_at_the_club_price_plus_shipping_plus_tax_on_goods(
 def test_rounding_is_half_up_per_line_and_once_on_the_tax() -> None:
     # 15 % off 3150 = 2677.5 -> 2678 (half up); 15 % off 1999 = 1699.15 -> 1699.
     result = rules.amount([rules.Line("a", 1, 3150), rules.Line("b", 1, 1999)],
-                          discount_pct=15, quantity=1, shipping_cents=0, tax_bp=725)  # fmt: skip
+                          discount_pct=15, quantity=1, shipping_cents=0, tax_ppm=72_500)
     assert [p.net_cents for p in result.lines] == [2678, 1699]
     assert result.tax_cents == 317  # 7.25 % of 4377 = 317.3325
     explicit = rules.amount([rules.Line("a", 1, 3150)], discount_pct=0, quantity=1,
-                            shipping_cents=500, tax_bp=0, explicit_cents=1234)  # fmt: skip
+                            shipping_cents=500, tax_ppm=0, explicit_cents=1234)  # fmt: skip
     assert (explicit.total_cents, explicit.explicit) == (1234, True)
 
 
