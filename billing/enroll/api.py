@@ -25,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from billing.clock import Clock
+from billing.clubs import api as clubs_api
 from billing.enroll import accounts, docs, edges, present, service
 from billing.enroll.models import (
     CustomerSubscriptions,
@@ -119,6 +120,8 @@ def create_app(
     router = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)], responses=ERRORS)
     _routes(router, run)
     app.include_router(router)
+    app.include_router(clubs_api.router(store, clock), prefix="/v1", responses=ERRORS,
+                       dependencies=[Depends(authenticate)])  # fmt: skip
     _handlers(app)
     docs.mount(app, access=settings.docs_access, key=key)
     app.add_middleware(edges.Edges, max_body_bytes=settings.serve.max_body_bytes)
