@@ -49,6 +49,19 @@ class ClubWorld:
             )  # fmt: skip
             return row.id or 0
 
+    def member_without_card(self) -> int:
+        """A member whose enrollment has not given a card yet (no RECURRING mandate)."""
+        now = self.w.clock.now()
+        with self.w.store.transaction() as session:
+            customer = members.create_customer(
+                session, email=f"n{uuid.uuid4().hex[:8]}@example.com", now=now
+            )
+            club = clubs_store.club(session, str(self.club_id))
+            row = service.join(session, club, customer=customer,
+                               tier=clubs_store.tier(session, self.club_id, "Six"),
+                               delivery="pickup", now=now)  # fmt: skip
+            return row.id or 0
+
     async def new_card(self, membership_id: int, card: str = APPROVE) -> int:
         """The member updates their card: a new mandate replaces the old one."""
         cof = await self.w.card(card, "RECURRING")

@@ -211,3 +211,29 @@ async def test_re_runs_and_a_restart_create_no_second_charge(
         assert [c.status for c in charges] == [ChargeStatus.PAID] * 3
         payments = await again.control.items("order-payments")
         assert len(payments) == 3
+
+
+async def test_blocked_members_are_listed_with_the_reason_and_not_charged(
+    sandbox: SandboxHandle, sqlite_url: str
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        cw = make_club(w, now=START)
+        good = await cw.member()
+        expired = await cw.member(exp=(2, 2027))  # expires before the March release
+        nocard = cw.member_without_card()
+        nowhere = await cw.member(region="TX")  # shipping "*" applies, but no tax rate for TX
+        rid = cw.release("Spring", date(2027, 3, 20), LINES)
+        with w.store.transaction() as session:
+            shown = preview.build(session, clubs_store.release(session, rid))
+        rows = {r["membership_id"]: r for r in shown.rows}
+        assert rows[good]["category"] == "chargeable"
+        assert (rows[expired]["category"], rows[expired]["reason"]) == (
+            "blocked", "card expired 02/27: ask for a new card")
+        assert rows[nocard]["category"] == "blocked"
+        assert "no mandate" in rows[nocard]["reason"]
+        assert rows[nowhere]["reason"] == "no tax rate for region 'TX'"
+        assert (shown.totals["chargeable"], shown.totals["blocked"]) == (1, 3)
+        assert shown.totals["chargeable_cents"] == rows[good]["amount_cents"]
+        await w.run_until(START + timedelta(days=90), step=timedelta(days=1))
+        assert [c.source_key for c in cw.club_charges()] == [clubs_store.charge_key(rid, good)]
+        assert cw.shipment(rid, expired).status == "blocked"
