@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from billing import logs, wiring
 from billing.clock import FakeClock, SystemClock
-from billing.demo import run, scenario
+from billing.demo import clubs, run, scenario
 from billing.domain.money import format_cents
 from billing.engine.sweeper import TickReport
 from billing.reports import html, ledger, query, terminal
@@ -173,6 +173,7 @@ def _finish(console: Console, outcome: Outcome, directory: Path, elapsed: float)
     )
     mark = "[green]OK[/]" if check.ok else "[red]FAILED[/]"
     console.print(f"{mark} {check.summary()}")
+    clubs.show(outcome.tally.club, console.print)
     console.print(f"  HTML report  {page.resolve()}")
     db = directory / "billing.db"
     console.print(f"  database     {db.resolve()}")
