@@ -80,11 +80,15 @@ def process(session: Session, release: Release, *, now: datetime) -> Outcome:
         return Outcome(rid, False, why="another worker is processing it")
     session.refresh(release)
     shipments = clubs_store.shipments(session, rid)
+    # Held here so the session's (weak) identity map keeps them: the door reads each mandate.
+    mandates = clubs_store.current_mandates(
+        session, {int(r["mandate_id"]) for r in fresh if r["mandate_id"] is not None}
+    )
     charges = 0
     for row in fresh:
         charges += _settle_row(session, release, row, shipments, now)
     events.emit(session, at=now, entity="release", entity_id=rid, type="processing",
-                charges=charges)  # fmt: skip
+                charges=charges, mandates=len(mandates))  # fmt: skip
     return Outcome(rid, True, charges=charges)
 
 
