@@ -21,15 +21,17 @@ from sqlmodel import Session, col, func, select
 
 from billing.clubs import preview, rules, service
 from billing.clubs import store as clubs_store
-from billing.domain.states import ChargeStatus
+from billing.domain.states import ChargeStatus, MandateStatus
 from billing.errors import DomainError
+from billing.manage import cards
 from billing.store import door, events
 from billing.store.db import Store
-from billing.store.tables import Charge, Club, Release, Shipment
+from billing.store.tables import Charge, Club, Mandate, Release, Shipment
 
 log = logging.getLogger(__name__)
 SETTLED = (ChargeStatus.PAID, ChargeStatus.FAILED, ChargeStatus.CANCELLED,
            ChargeStatus.NEEDS_ATTENTION)  # fmt: skip
+RETRYABLE = (ChargeStatus.RETRY_SCHEDULED, ChargeStatus.NEEDS_ATTENTION)
 NOT_CHARGED = ("skipped", "on_hold", "blocked", "cancelled")
 
 
@@ -164,4 +166,36 @@ def run(store: Store, *, now: datetime) -> int:
                     complete(session, release, now=now)
         except Exception:  # one release's fault must not stop the lane (nothing committed)
             log.exception("club release %s: processing pass failed", release_id)
+    follow_card_updates(store, now=now)
     return made
+
+
+def follow_card_updates(store: Store, *, now: datetime) -> int:
+    """A member replaced their card (any path that sets ``replaced_by_id``: the enrollment
+    API's card replacement, ``cards.replace_mandate``): their club charges in rebilling or held
+    for an expired card move to the new card and are re-attempted at once, once (the moved
+    charge no longer points at a replaced mandate). Archived releases are never re-attempted
+    (their charges were withdrawn). Returns how many moved."""
+    with store.transaction() as session:
+        query = (
+            select(Charge)
+            .join(Mandate, col(Mandate.id) == Charge.mandate_id)
+            .where(Charge.source == clubs_store.SOURCE)
+            .where(col(Charge.status).in_(RETRYABLE), col(Charge.lease_owner).is_(None))
+            .where(col(Mandate.replaced_by_id).is_not(None))
+        )
+        charges = list(session.exec(query).all())
+        if not charges:
+            return 0
+        current = clubs_store.current_mandates(session, {c.mandate_id for c in charges})
+        moved = 0
+        for charge in charges:
+            ids = clubs_store.parse_key(charge.source_key or "")
+            release = session.get(Release, ids[0]) if ids else None
+            new = current.get(charge.mandate_id)
+            if release is None or release.status == "archived" or new is None:
+                continue
+            if new.id == charge.mandate_id or new.status != MandateStatus.ACTIVE:
+                continue
+            moved += cards.move_charges(session, [charge], new, now=now)
+        return moved

@@ -62,8 +62,11 @@ class ClubWorld:
                                delivery="pickup", now=now)  # fmt: skip
             return row.id or 0
 
-    async def new_card(self, membership_id: int, card: str = APPROVE) -> int:
-        """The member updates their card: a new mandate replaces the old one."""
+    async def new_card(self, membership_id: int, card: str = APPROVE, *,
+                       charges_too: bool = True) -> int:  # fmt: skip
+        """The member updates their card: a new mandate replaces the old one (with
+        ``charges_too=False`` only the mark, as the enrollment API's subscription card
+        replacement leaves a club's charges)."""
         cof = await self.w.card(card, "RECURRING")
         now = self.w.clock.now()
         with self.w.store.transaction() as session:
@@ -79,7 +82,10 @@ class ClubWorld:
                 payment_method_id=cof["paymentMethodId"], card_brand="VISA",
                 card_last4=card[-4:], card_exp=(12, 2035), now=now,
             )  # fmt: skip
-            cards.replace_mandate(session, old=old, new=new, now=now)
+            if charges_too:
+                cards.replace_mandate(session, old=old, new=new, now=now)
+            else:
+                old.replaced_by_id = new.id
             return new.id or 0
 
     def release(self, title: str, on: date, lines: list[tuple[str, int, int]], *,

@@ -117,3 +117,21 @@ async def test_a_card_update_re_attempts_the_open_shipment_at_once(
         [charge] = cw.club_charges()
         assert (charge.status, charge.attempt_count) == (ChargeStatus.PAID, 2)
         assert cw.shipment(rid, member).status == "paid"
+
+
+async def test_a_card_replaced_elsewhere_re_attempts_the_shipment_once(
+    sandbox: SandboxHandle, db_url: str
+) -> None:
+    async with world(sandbox, db_url, START) as w:
+        cw = make_club(w, now=START)
+        member = await cw.member(card=ALWAYS_DECLINES)
+        rid = cw.release("Winter", date(2027, 1, 10), LINES)
+        await w.run_until(START + timedelta(days=10, hours=6), step=timedelta(hours=6))
+        [charge] = cw.club_charges()
+        assert (charge.status, charge.attempt_count) == (ChargeStatus.RETRY_SCHEDULED, 1)
+        new = await cw.new_card(member, charges_too=False)  # only the mandate knows
+        await w.run_until(w.clock.now() + timedelta(hours=1), step=timedelta(hours=1))
+        [charge] = cw.club_charges()
+        assert (charge.status, charge.attempt_count, charge.mandate_id) == (
+            ChargeStatus.PAID, 2, new)
+        assert cw.shipment(rid, member).status == "paid"
