@@ -106,8 +106,9 @@ def test_a_club_run_from_the_command_line(cli: Cli, cli_sandbox: object) -> None
     assert "comp shipping" in terminal
 
     cli.refused("releases", "process", rid, says="before the cutoff")
-    # The clock reaches the cutoff (the release's own cutoff moved to just now).
-    passed = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # The clock reaches the cutoff (the release's own cutoff moved to this instant: after
+    # every member joined, before the commands below run).
+    passed = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     _sql(cli, f"UPDATE club_release SET cutoff_at = '{passed}' WHERE id = {rid}")
     cli.refused("members", "skip", ids[2], rid, says="cutoff")
     refused = cli.run("releases", "process", rid, spawn=False)
