@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import time, timedelta
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -11,7 +12,7 @@ import typer
 from billing.cli import confirm, inputs, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
-from billing.clubs import preview, process, reports, service
+from billing.clubs import page, preview, process, reports, service
 from billing.clubs import store as clubs_store
 from billing.errors import DomainError
 
@@ -180,7 +181,12 @@ def archive(release_id: int = RELEASE, yes: bool = confirm.YES,
 
 @app.command("preview")
 @command
-def preview_(release_id: int = RELEASE, json_out: bool = JSON_OPTION) -> None:
+def preview_(
+    release_id: int = RELEASE,
+    html_path: Path | None = typer.Option(None, "--html",  # noqa: B008
+                                          help="Also write the preview as an HTML page"),
+    json_out: bool = JSON_OPTION,
+) -> None:
     """Every member of a release: chargeable (amount, card, lines), skipped, on hold, blocked
     with the reason, and the totals. After the cutoff: the stored snapshot processing charges.
 
@@ -188,6 +194,9 @@ def preview_(release_id: int = RELEASE, json_out: bool = JSON_OPTION) -> None:
     """
     with output.transaction() as session:
         shown = preview.build(session, clubs_store.release(session, release_id))
+        run = reports.club_run(session, release_id) if html_path else None
+    if html_path is not None:
+        html_path.write_text(page.render(shown, run), encoding="utf-8")
     if json_out:
         output.print_json(asdict(shown))
         return

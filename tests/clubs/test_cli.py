@@ -101,7 +101,12 @@ def test_a_club_run_from_the_command_line(cli: Cli, cli_sandbox: object) -> None
     assert by_id[ids[2]]["amount_cents"] == 9900
     assert by_id[ids[2]]["card"] == "VISA ****1111"
     assert shown["totals"]["chargeable_cents"] == 9900
-    terminal = cli.ok("releases", "preview", rid, spawn=False)
+    page = cli.cwd / "preview.html"
+    terminal = cli.ok("releases", "preview", rid, "--html", str(page), spawn=False)
+    html = page.read_text()
+    assert "comp shipping" in html
+    assert "$99.00" in html
+    assert emails[2] in html
     assert "NOT approved" in terminal
     assert "comp shipping" in terminal
 
