@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -21,16 +21,28 @@ from billing.clubs import store as clubs_store
 from billing.domain.dunning import DunningPolicy
 from billing.store import door, events
 from billing.store.db import Store
-from billing.store.tables import Charge, Club, Membership, Release, Shipment
+from billing.store.tables import Charge, Club, Membership, Shipment
 
 
-def _shipment(session: Session, charge: Charge) -> tuple[Release, Shipment] | None:
+@dataclass(frozen=True, slots=True)
+class ReleaseState:
+    """What a hook needs of a release: never its snapshot (a big JSON column, read by
+    preview and processing only; the engine calls a hook on every move of every charge)."""
+
+    id: int
+    club_id: int
+    status: str
+
+
+def _shipment(session: Session, charge: Charge) -> tuple[ReleaseState, Shipment] | None:
     ids = clubs_store.parse_key(charge.source_key or "")
     if ids is None:
         return None
-    release = session.get(Release, ids[0])
+    release = clubs_store.release_state(session, ids[0])
     ship = clubs_store.shipment(session, ids[0], ids[1])
-    return None if release is None or ship is None else (release, ship)
+    if release is None or ship is None:
+        return None
+    return ReleaseState(*release), ship
 
 
 def policy(session: Session, charge: Charge, default: DunningPolicy) -> DunningPolicy:

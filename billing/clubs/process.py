@@ -191,9 +191,9 @@ def follow_card_updates(store: Store, *, now: datetime) -> int:
         moved = 0
         for charge in charges:
             ids = clubs_store.parse_key(charge.source_key or "")
-            release = session.get(Release, ids[0]) if ids else None
+            release = clubs_store.release_state(session, ids[0]) if ids else None
             new = current.get(charge.mandate_id)
-            if release is None or release.status == "archived" or new is None:
+            if release is None or release[2] == "archived" or new is None:
                 continue
             if new.id == charge.mandate_id or new.status != MandateStatus.ACTIVE:
                 continue

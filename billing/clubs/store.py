@@ -66,6 +66,13 @@ def release(session: Session, release_id: int) -> Release:
     return row
 
 
+def release_state(session: Session, release_id: int) -> tuple[int, int, str] | None:
+    """(id, club id, status) of a release, without loading its snapshot."""
+    query = select(Release.id, Release.club_id, Release.status).where(Release.id == release_id)
+    row = session.exec(query).first()
+    return None if row is None else (int(row[0] or 0), int(row[1]), str(row[2]))
+
+
 def releases(session: Session, club_id: int | None = None) -> list[Release]:
     query = select(Release).order_by(col(Release.id))
     if club_id is not None:
