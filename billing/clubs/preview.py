@@ -40,12 +40,11 @@ def rows(
 ) -> list[dict[str, Any]]:
     """One row per member of the release's club (``only``: just these memberships)."""
     club = clubs_store.club(session, str(release.club_id))
-    members = [m for m in clubs_store.memberships(session, club.id or 0)
-               if only is None or m.id in only]  # fmt: skip
+    members = clubs_store.memberships(session, club.id or 0, only=only)
     tiers = {t.id: t for t in clubs_store.tiers(session, club.id or 0)}
     package = [rules.Line(line.item, line.qty, line.retail_cents)
                for line in clubs_store.lines(session, release.id or 0)]  # fmt: skip
-    shipments = clubs_store.shipments(session, release.id or 0)
+    shipments = clubs_store.shipments(session, release.id or 0, only=only)
     mandates = clubs_store.current_mandates(
         session, {m.mandate_id for m in members if m.mandate_id is not None}
     )

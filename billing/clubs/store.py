@@ -92,14 +92,23 @@ def membership(session: Session, membership_id: int) -> Membership:
     return row
 
 
-def memberships(session: Session, club_id: int) -> list[Membership]:
+def memberships(
+    session: Session, club_id: int, *, only: set[int] | None = None
+) -> list[Membership]:
+    """The club's memberships (``only``: just these ids, for one member's view)."""
     query = select(Membership).where(Membership.club_id == club_id)
+    if only is not None:
+        query = query.where(col(Membership.id).in_(only))
     return list(session.exec(query.order_by(col(Membership.id))).all())
 
 
-def shipments(session: Session, release_id: int) -> dict[int, Shipment]:
-    """The release's shipments by membership id."""
+def shipments(
+    session: Session, release_id: int, *, only: set[int] | None = None
+) -> dict[int, Shipment]:
+    """The release's shipments by membership id (``only``: of these memberships)."""
     query = select(Shipment).where(Shipment.release_id == release_id)
+    if only is not None:
+        query = query.where(col(Shipment.membership_id).in_(only))
     return {s.membership_id: s for s in session.exec(query).all()}
 
 
