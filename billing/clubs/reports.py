@@ -23,6 +23,8 @@ def club_run(session: Session, release_id: int) -> dict[str, Any]:
     tiers = {t.id: t.name for t in clubs_store.tiers(session, club.id or 0)}
     counts: Counter[str] = Counter()
     revenue_by_tier: dict[str, int] = defaultdict(int)
+    revenue_by_location: dict[str, int] = defaultdict(int)  # the charge's (the card's) location
+    names = locations.names(session)
     for ship in ships:
         charge = charges.get(ship.charge_id or -1)
         counts[_bucket(ship, charge)] += 1
@@ -30,9 +32,11 @@ def club_run(session: Session, release_id: int) -> dict[str, Any]:
             member = members.get(ship.membership_id)
             tier = tiers.get(member.tier_id if member else -1, "?")
             revenue_by_tier[tier] += charge.amount_cents
+            revenue_by_location[locations.label(charge.location_guid, names)] += (
+                charge.amount_cents
+            )
             if charge.decline_count > 0:
                 counts["recovered"] += 1
-    location = locations.label(club.location_guid, locations.names(session))
     revenue = sum(revenue_by_tier.values())
     return {
         "release_id": release_id, "title": release.title, "club": club.name,
@@ -42,7 +46,7 @@ def club_run(session: Session, release_id: int) -> dict[str, Any]:
             "blocked", "cancelled", "pending",
         )},
         "revenue_cents": revenue, "revenue_by_tier": dict(sorted(revenue_by_tier.items())),
-        "revenue_by_location": {location: revenue} if revenue else {},
+        "revenue_by_location": dict(sorted(revenue_by_location.items())),
     }  # fmt: skip
 
 

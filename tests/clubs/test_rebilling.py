@@ -53,6 +53,7 @@ async def test_daily_rebilling_then_the_shipment_is_skipped_and_reported(
         assert run["counts"]["recovered"] == 1
         assert run["counts"]["billing_failed"] == 1
         assert run["revenue_cents"] == paid.amount_cents
+        assert run["revenue_by_location"] == {"Winery": paid.amount_cents}
         assert run["status"] == "processed"
 
 
