@@ -381,5 +381,5 @@ def _spec(release: Release, row: dict[str, object], *, due_at: datetime) -> door
         key=clubs_store.charge_key(release.id or 0, int(str(row["membership_id"]))),
         mandate_id=int(str(row["mandate_id"])), kind=PlanKind.RECURRING,
         amount_cents=int(str(row["amount_cents"])), due_at=due_at, check_item=release.title,
-        reason=f"club release {release.id}",
+        reason=f"wine club release: {release.title}"[:200],  # what receipts and notices name
     )  # fmt: skip

@@ -6,14 +6,19 @@ releases never charged again, not even after a card update."""
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from sqlmodel import select
 
 from billing.clubs import reports, service
 from billing.clubs import store as clubs_store
 from billing.domain.states import ChargeStatus
+from billing.notify import outbox
 from billing.sandbox import SandboxHandle
+from billing.settings import NotifySettings
+from billing.store.tables import Message
 from tests.clubs.club_world import make_club
 from tests.engine.conftest import START
 from tests.engine.world import world
@@ -136,3 +141,21 @@ async def test_a_card_replaced_elsewhere_re_attempts_the_shipment_once(
         assert (charge.status, charge.attempt_count, charge.mandate_id) == (
             ChargeStatus.PAID, 2, new)
         assert cw.shipment(rid, member).status == "paid"
+
+
+async def test_members_get_receipts_and_decline_notices_naming_the_release(
+    sandbox: SandboxHandle, sqlite_url: str
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        cw = make_club(w, now=START)
+        await cw.member()
+        await cw.member(card=DECLINES_TWICE)
+        cw.release("Winter", date(2027, 1, 10), LINES)
+        await w.run_until(START + timedelta(days=15), step=timedelta(hours=6))
+        while outbox.enqueue(w.store, now=w.clock.now(), notify=NotifySettings()):
+            pass
+        with w.store.transaction() as session:
+            messages = list(session.exec(select(Message)).all())
+        kinds = Counter(m.kind for m in messages)
+        assert (kinds["receipt"], kinds["decline"]) == (2, 2)
+        assert all("wine club release: Winter" in str(m.context) for m in messages)
