@@ -58,6 +58,12 @@ COMMANDS = {spec.name: spec for spec in (
          "Mandates: customers' authorizations to charge a card-on-file.", MEMBERS),
     Spec("links", "billing.cli.links_cmd:app", "Card-update links: a single-use, expiring URL "
          "where a customer puts in a new card.", MEMBERS),
+    Spec("clubs", "billing.cli.clubs_cmd:app",
+         "Wine clubs: a club at a location, its tiers, members and releases.", MEMBERS),
+    Spec("releases", "billing.cli.releases_cmd:app", "Club releases (club runs): package, "
+         "cutoff, preview, approval, processing and archive.", MEMBERS),
+    Spec("members", "billing.cli.members_cmd:app", "Club members: skip, customize or ship now "
+         "a release; hold or cancel a membership.", MEMBERS),
     Spec("messages", "billing.cli.messages_cmd:app",
          "Customer messages: receipts, reminders, decline notices (the outbox).", INSIGHT),
     Spec("policies", "billing.cli.policies_cmd:app", "Reservation fee policies: per person or "

@@ -20,8 +20,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from billing import logs, wiring
 from billing.clock import FakeClock, SystemClock
+from billing.demo import clubs, mail, reservations, run, scenario
 from billing.demo import events as demo_events
-from billing.demo import mail, reservations, run, scenario
 from billing.domain.money import format_cents
 from billing.engine.sweeper import TickReport
 from billing.reports import html, ledger, query, terminal
@@ -182,6 +182,7 @@ def _finish(console: Console, outcome: Outcome, directory: Path, elapsed: float)
     )
     mark = "[green]OK[/]" if check.ok else "[red]FAILED[/]"
     console.print(f"{mark} {check.summary()}")
+    clubs.show(outcome.tally.club, console.print)
     console.print(f"  HTML report  {page.resolve()}", soft_wrap=True)
     db = directory / "billing.db"
     console.print(f"  database     {db.resolve()}", soft_wrap=True)

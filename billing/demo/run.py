@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from billing.clock import FakeClock
-from billing.demo import cast
+from billing.demo import cast, clubs
 from billing.demo import events as demo_events
 from billing.demo.scenario import DOWNTOWN, LOCATIONS, START, ZONE, Scenario
 from billing.engine import simulation
@@ -27,6 +27,7 @@ class Tally:
     subscriptions: int = 0
     fees: int = 0
     ticks: int = 0
+    club: clubs.ClubDemo | None = None
 
 
 def month_start(k: int, start: datetime = START) -> datetime:
@@ -49,6 +50,7 @@ async def run(
             locations.add(session, guid, name=name, timezone=ZONE, now=clock.now())
         for spec in scenario.plans:
             plans.create(session, spec, now=clock.now())
+    tally.club = await clubs.setup(engine.store, control, now=clock.now())
     for k in range(scenario.months):
         begin = month_start(k)
         for member in (m for m in scenario.members if m.month == k):
@@ -58,11 +60,13 @@ async def run(
         await demo_events.at_month(engine.store, control, k, now=clock.now())
         tally.ticks += await _run(engine, clock, control, begin + NO_SHOW_EVENING, on_tick,
                                   dispatch)  # fmt: skip
+        await clubs.mid_month(tally.club, engine.store, control, now=clock.now())
         for fee in (f for f in scenario.fees if f.month == k):
             await cast.no_show(engine.store, control, fee, location=DOWNTOWN, now=clock.now())
             tally.fees += 1
         tally.ticks += await _run(engine, clock, control, month_start(k + 1), on_tick,
                                   dispatch)  # fmt: skip
+    clubs.finish(tally.club, engine.store)
     return tally
 
 

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from billing.domain import calendar, lifecycle, money
 from billing.domain.states import ChargeStatus, IntervalUnit, PlanKind, SubscriptionStatus
-from billing.store import events
+from billing.store import door, events
 from billing.store.db import Store
 from billing.store.tables import (
     BILLABLE_PREDICATE,
@@ -105,13 +105,14 @@ def amount_for(plan: Plan, sub: Terms, cycle: int) -> int:
 def run(store: Store, *, now: datetime, horizon: timedelta) -> int:
     """Create every charge due before ``now + horizon``; returns how many were created."""
     until = now + horizon
+    made = door.materialize_sources(store, now=now)  # business packages (clubs ...)
     with store.connection() as conn:
         ids = sorted(row[0] for row in conn.execute(_DUE_SUBSCRIPTIONS, {"until": until}))
     if not ids:
-        return 0
+        return made
     with store.transaction() as session:
         plans = {plan.id: plan for plan in session.exec(select(Plan)).all()}
-    created = 0
+    created = made
     for start in range(0, len(ids), BATCH):
         with store.transaction() as session:
             created += _materialize_batch(

@@ -25,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from billing.clock import Clock
+from billing.clubs import api as clubs_api
 from billing.enroll import accounts, docs, edges, present, service
 from billing.enroll.access_log import AccessLog
 from billing.enroll.models import (
@@ -125,6 +126,8 @@ def create_app(
     reservations_api.routes(router, run)
     events_api.include(router, run)  # billing.events: booking with a deposit checkout
     app.include_router(router)
+    app.include_router(clubs_api.router(store, clock), prefix="/v1", responses=ERRORS,
+                       dependencies=[Depends(authenticate)])  # fmt: skip
     _handlers(app)
     docs.mount(app, access=settings.docs_access, key=key)
     links_pages.mount(app, settings=settings, run=run)  # members' card-update links

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from billing.domain.dunning import DunningPolicy
 from billing.reservations import fees, policies, rules
 from billing.store import door, events
+from billing.store.db import Store
 from billing.store.tables import Charge, Reservation
 
 
@@ -56,3 +57,15 @@ def changed(session: Session, charge: Charge, what: str, now: datetime) -> None:
     ):  # fmt: skip
         fees.close(session, reservation, why="fee declined; no retry after the last moment",
                    now=now)  # fmt: skip
+
+
+def materialize(store: Store, now: datetime) -> int:
+    """Once per pass of the engine's materialize lane: close the reservations past their last
+    moment (an unstarted fee withdrawn, the consent ended), so a reservation system that goes
+    quiet after a no-show never leaves a fee or a card-on-file behind. It
+    makes no charge, so it returns 0."""
+    from billing.reservations import service  # the API's use cases: only when the lane runs
+
+    with store.transaction() as session:
+        service.close_overdue(session, now)
+    return 0

@@ -18,7 +18,10 @@ module named in ``HOOKS``. A hook module may define:
 - ``changed(session, charge, what, now) -> None``: after the engine moved the charge to
   ``what`` (``paid``, ``retry_scheduled``, ``failed``, ``needs_attention``);
 - ``veto(session, charge, now) -> str | None``: asked when the engine has claimed the charge,
-  before anything is sent: a reason holds it for a human (``needs_attention``) unsent.
+  before anything is sent: a reason holds it for a human (``needs_attention``) unsent;
+- ``materialize(store, now) -> int``: called once per pass of the engine's materialize lane
+  (``materialize_sources``), in the package's own transactions: where a package turns its
+  business objects into charges when they fall due (a club release at its cutoff).
 
 A package ends a consent with ``end_purpose``: the engine revokes the mandate at Toast once
 nothing is in flight on it (``hot.ENDED_MANDATES``).
@@ -45,8 +48,9 @@ from billing.store.tables import Charge, Mandate
 
 # source -> the module the engine calls back (see the module docstring). One line per package.
 HOOKS: dict[str, str] = {
-    "reservation": "billing.reservations.hooks",
+    "club": "billing.clubs.hooks",
     "event": "billing.events.hooks",
+    "reservation": "billing.reservations.hooks",
 }
 
 # A charge in one of these states, with no lease, has nothing in flight: it may still change.
@@ -193,6 +197,14 @@ def veto(session: Session, charge_id: int, source: str, *, now: datetime) -> str
     why: str | None = judge(session, charge, now)
     session.flush()
     return why
+def materialize_sources(store: Any, *, now: datetime) -> int:
+    """Run each registered package's ``materialize`` (the engine's materialize lane)."""
+    made = 0
+    for source in sorted(HOOKS):
+        callback = getattr(_hook(source), "materialize", None)
+        if callback is not None:
+            made += int(callback(store, now))
+    return made
 
 
 def _hook(source: str | None) -> ModuleType | None:

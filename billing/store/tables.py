@@ -706,3 +706,121 @@ class GuestCountChange(SQLModel, table=True):
     old: int
     new: int
     total_cents: int
+# Wine clubs (``billing.clubs``): a club at a location, its tiers and members, its releases
+# (club runs) and each member's shipment of a release. Charges come only through the door.
+class Club(SQLModel, table=True):
+    """``shipping``: region -> cents (``*`` the default); ``tax_rates``: region -> parts per million
+    (a fixture table, not live rates); ``retry_days``/``final_action``: the rebilling policy."""
+
+    __tablename__ = "club"
+    __table_args__ = (UniqueConstraint("name", name="uq_club_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    location_guid: str = Field(foreign_key="location.guid", max_length=36)
+    timezone: str = Field(max_length=64)
+    pickup_region: str = Field(default="", max_length=32)
+    skip_cap: int = 3
+    auto_approve: bool = False
+    shipping: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    tax_rates: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    retry_days: list[int] = Field(default_factory=list, sa_type=JSON)
+    final_action: str = Field(default="skip", sa_type=String(16), max_length=16)
+    created_at: datetime = _utc()
+
+
+class ClubTier(SQLModel, table=True):
+    __tablename__ = "club_tier"
+    __table_args__ = (UniqueConstraint("club_id", "name", name="uq_club_tier_club_id_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    club_id: int = Field(foreign_key="club.id")
+    name: str = Field(max_length=100)
+    bottles: int
+    discount_pct: int = 0
+
+
+class Membership(SQLModel, table=True):
+    """A customer in a club on a tier, charged on their RECURRING mandate. ``status``: active,
+    on_hold (until ``hold_until``), cancelled; ``delivery``: ship (region, address) or pickup."""
+
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("club_id", "customer_id", name="uq_membership_club_id_customer_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    club_id: int = Field(foreign_key="club.id")
+    tier_id: int = Field(foreign_key="club_tier.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    mandate_id: int | None = Field(default=None, foreign_key="mandate.id")
+    status: str = _status("active")
+    hold_until: date | None = None
+    delivery: str = Field(default="ship", sa_type=String(16), max_length=16)
+    region: str = Field(default="", max_length=32)
+    address: str = Field(default="", max_length=300)
+    consecutive_skips: int = 0
+    created_at: datetime = _utc()
+    cancelled_at: datetime | None = _utc(nullable=True)
+
+
+class Release(SQLModel, table=True):
+    """A club run: draft -> open -> processing -> processed -> archived. ``snapshot`` is the
+    preview stored at the cutoff; processing charges it only if a fresh preview equals it."""
+
+    __tablename__ = "club_release"
+
+    id: int | None = Field(default=None, primary_key=True)
+    club_id: int = Field(foreign_key="club.id", index=True)
+    title: str = Field(max_length=200)
+    status: str = _status("draft")
+    process_at: datetime = _utc()
+    cutoff_at: datetime = _utc()
+    approved_at: datetime | None = _utc(nullable=True)
+    snapshot: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    snapshot_at: datetime | None = _utc(nullable=True)
+    refused: str | None = Field(default=None, max_length=2000)
+    processed_at: datetime | None = _utc(nullable=True)
+    archived_at: datetime | None = _utc(nullable=True)
+    created_at: datetime = _utc()
+
+
+class ReleaseLine(SQLModel, table=True):
+    __tablename__ = "club_release_line"
+    __table_args__ = (
+        UniqueConstraint("release_id", "item", name="uq_club_release_line_release_id_item"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="club_release.id")
+    item: str = Field(max_length=200)
+    qty: int
+    retail_cents: int
+
+
+class Shipment(SQLModel, table=True):
+    """One member's part of a release: their overrides (lines, package quantity, an explicit
+    amount with its reason), skip / ship-now, and the amount charged (a snapshot)."""
+
+    __tablename__ = "club_shipment"
+    __table_args__ = (
+        UniqueConstraint(
+            "release_id", "membership_id", name="uq_club_shipment_release_id_membership_id"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="club_release.id")
+    membership_id: int = Field(foreign_key="membership.id", index=True)
+    status: str = _status("open")
+    override_lines: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    quantity: int = 1
+    explicit_cents: int | None = None
+    explicit_reason: str | None = Field(default=None, max_length=200)
+    skipped_at: datetime | None = _utc(nullable=True)
+    ship_now_at: datetime | None = _utc(nullable=True)
+    amount_cents: int | None = None
+    charge_id: int | None = Field(default=None, foreign_key="charge.id")
+    failed_at: datetime | None = _utc(nullable=True)
+    reason: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = _utc()

@@ -94,5 +94,5 @@ def test_no_input_makes_the_api_fail_with_5xx(api_schema: Any) -> None:
             response = case.call_and_validate(headers=AUTH, checks=[not_a_server_error])
             assert response.status_code == 201, response.text
             seen["POST /v1/reservations"].add(response.status_code)
-    assert len(seen) == 13, seen  # 6 enrollment + 4 reservation + 3 event routes
+    assert len(seen) == 18, seen  # 6 enrollment + 4 reservation + 3 event + 5 club routes
     assert 201 in seen["POST /v1/enrollments"], seen  # valid bodies got through to Toast

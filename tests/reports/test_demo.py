@@ -22,6 +22,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "OK ledger check" in out
     assert "Collections report 2027-01 .. 2027-03" in out
     assert "fees collected $310.00; 8 of 8 cards-on-file revoked" in out  # the reservations night
+    assert "club run Spring release (processed)" in out  # billing/demo/clubs.py
     page = tmp_path / "out" / "report.html"
     assert page.exists()
     assert '<svg class="chart"' in page.read_text()

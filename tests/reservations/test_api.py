@@ -295,3 +295,24 @@ async def test_a_fee_decided_before_the_card_was_saved_is_charged_once_it_is(
     assert view["charge"]["status"] == ChargeStatus.SCHEDULED
     await h.advance_to(h.w.clock.now() + timedelta(hours=1))
     assert await _payments(h) == [5000]
+
+
+async def test_the_engine_closes_a_quiet_reservation_past_its_last_moment(
+    sqlite_harness: Harness,
+) -> None:
+    # Given a no-show whose fee the engine never started (it was down), and no report after it
+    h = sqlite_harness
+    h.policy(last_moment_hours=2)
+    await h.book("QUIET")
+    h.w.clock.set(SLOT + timedelta(minutes=30))
+    assert (await h.status("QUIET", "no_show")).json()["charge"]["status"] == "scheduled"
+    # When the engine runs again just after the last moment, with nobody reading the reservation
+    h.w.clock.set(SLOT + timedelta(hours=2, seconds=1))
+    await h.w.engine.tick()
+    # Then its materialize lane closed it: the fee withdrawn unsent, the consent ended
+    with h.w.store.transaction() as session:
+        charge = session.exec(select(Charge)).one()
+        quiet = session.exec(select(Reservation)).one()
+    assert charge.status == ChargeStatus.CANCELLED
+    assert quiet.closed_at is not None
+    assert await _payments(h) == []
