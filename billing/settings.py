@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -173,6 +181,20 @@ MessageKindName = Literal[
 ]
 
 
+class PlanMessages(BaseModel):
+    """One plan's message settings (keyed by plan code in ``notify.plans``); unset fields
+    inherit the global ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds_off: list[MessageKindName] | None = Field(
+        None, description="Kinds switched off for this plan (replaces notify.kinds_off)"
+    )
+    reminder_days: int | None = Field(
+        None, ge=1, le=60, description="Days before a charge to remind (replaces the global)"
+    )
+
+
 class NotifySettings(BaseModel):
     """Customer messages: which kinds go out, how they read, and how the dispatcher retries."""
 
@@ -204,6 +226,17 @@ class NotifySettings(BaseModel):
     max_attempts: int = Field(8, ge=1, le=50, description="Send attempts before a message fails")
     retry_base_s: float = Field(30.0, gt=0, description="First retry delay (doubles each time)")
     retry_max_s: float = Field(3_600.0, gt=0, description="Largest retry delay")
+    plans: dict[str, PlanMessages] = Field(
+        default_factory=dict,
+        description="Per plan code: {kinds_off, reminder_days}, e.g. "
+        '{"wine": {"reminder_days": 7}}',
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL of `billing serve` in links to members"
+    )
+    link_secret: SecretStr = Field(
+        SecretStr(PLACEHOLDER_SECRET), description="Signs the unsubscribe links in messages"
+    )
 
     @field_validator("expiring_card_days")
     @classmethod
@@ -212,7 +245,7 @@ class NotifySettings(BaseModel):
             raise ValueError("must be distinct day counts from 1 to 120, e.g. [30, 15, 3]")
         return sorted(value, reverse=True)
 
-    @field_validator("manage_url", "cancel_url")
+    @field_validator("manage_url", "cancel_url", "public_url")
     @classmethod
     def _link(cls, value: str) -> str:
         if urlsplit(value).scheme not in ("http", "https"):
@@ -242,6 +275,17 @@ class NotifySettings(BaseModel):
         return value
 
 
+class WebhookSettings(BaseModel):
+    """Signed webhooks to the merchant's systems (Standard Webhooks): how deliveries retry."""
+
+    timeout_s: float = Field(10.0, gt=0, le=120, description="HTTP timeout of one delivery")
+    retry_hours: float = Field(
+        24.0, gt=0, le=24 * 14, description="Retry a failing delivery this long, then dead letter"
+    )
+    retry_base_s: float = Field(30.0, gt=0, description="First retry delay (doubles, jittered)")
+    retry_max_s: float = Field(3_600.0, gt=0, description="Largest retry delay")
+
+
 class BillingSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -263,6 +307,7 @@ class BillingSettings(BaseSettings):
     dunning: DunningSettings = Field(default_factory=DunningSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -279,6 +324,10 @@ class BillingSettings(BaseSettings):
             if self.toast.client_secret.get_secret_value() == PLACEHOLDER_SECRET:
                 raise ValueError(
                     "toast.client_secret: the sandbox placeholder is refused in production"
+                )
+            if self.notify.link_secret.get_secret_value() == PLACEHOLDER_SECRET:
+                raise ValueError(
+                    "notify.link_secret: the sandbox placeholder is refused in production"
                 )
             if self.api_key.get_secret_value() == SANDBOX_API_KEY:
                 raise ValueError("api_key: the sandbox placeholder is refused in production")

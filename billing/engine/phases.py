@@ -38,7 +38,7 @@ from billing.domain.states import (
 from billing.engine import deadlines, recovery
 from billing.engine.jobs import ChargeJob
 from billing.errors import InvalidTransition, NotFound
-from billing.store import events, hot, leases
+from billing.store import events, hot, leases, notices
 from billing.store.db import Store
 from billing.store.tables import (
     Attempt,
@@ -103,6 +103,7 @@ def begin_due(
             return []
         rows = conn.execute(hot.CHARGE_DETAILS, {"ids": ids}).all()
         blocked = {r.id: why for r in rows if (why := _blocked(r, now)) is not None}
+        blocked |= notices.unmet(Session(bind=conn), [r.id for r in rows if r.id not in blocked])
         ready = [r for r in rows if r.id not in blocked]
         if blocked:
             held = [r for r in rows if r.id in blocked]
