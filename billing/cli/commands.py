@@ -52,6 +52,8 @@ COMMANDS = {spec.name: spec for spec in (
          "Mandates: customers' authorizations to charge a card-on-file.", MEMBERS),
     Spec("messages", "billing.cli.messages_cmd:app",
          "Customer messages: receipts, reminders, decline notices (the outbox).", INSIGHT),
+    Spec("webhooks", "billing.cli.webhooks_cmd:app",
+         "Webhooks: signed event notifications to the merchant's own systems.", INSIGHT),
     Spec("locations", "billing.cli.locations_cmd:app",
          "Locations: a name (and time zone) for each Toast location GUID.", SETUP),
     Spec("run", "billing.cli.engine_cmd:run", "Start the worker: its lanes run on intervals "

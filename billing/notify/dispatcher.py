@@ -65,6 +65,22 @@ async def dispatch_once(
     return await dispatcher.pass_once()
 
 
+async def deliver_now(
+    store: Store, clock: Clock, settings: BillingSettings, message_id: int, *,
+    wall: Clock | None = None,
+) -> bool:  # fmt: skip
+    """Deliver one pending webhook message now (``billing webhooks test``); True: a 2xx."""
+    owner = owner_name()
+    dispatcher = Dispatcher(store, clock, settings, smtp.SmtpTransport(settings.mail), owner,
+                            wall=wall)  # fmt: skip
+    message = await asyncio.to_thread(outbox.claim_one, store, message_id, now=clock.now(),
+                                      owner=owner)  # fmt: skip
+    if message is None:
+        return False
+    async with hook_send.client(settings.webhooks.timeout_s) as dispatcher.http:
+        return await dispatcher.deliver(message)
+
+
 class Dispatcher:
     def __init__(
         self, store: Store, clock: Clock, settings: BillingSettings, transport: smtp.Transport,

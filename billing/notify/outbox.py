@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
+from billing.errors import DomainError, NotFound
 from billing.notify import endpoints, facts, hook_payload, hook_rules, optouts, plan_messages, rules
 from billing.notify.rules import Status
 from billing.settings import NotifySettings, WebhookSettings
+from billing.store import events
 from billing.store.db import Store
 from billing.store.tables import Event, Message, WebhookEndpoint
 
@@ -205,11 +207,39 @@ def dead(
                  error=why[:500])  # fmt: skip
 
 
-def redeliver(session: Session, message_id: int, *, now: datetime, window: timedelta) -> Message:
-    """A dead letter (or failed delivery) back in the queue now, with a fresh retry window and
-    the same webhook-id."""
-    from billing.errors import DomainError, NotFound
+def test_delivery(
+    session: Session, endpoint_id: int, *, now: datetime, window: timedelta
+) -> Message:
+    """A ``webhook.test`` delivery to one endpoint, claimable now (its event is marked
+    dispatched, so no other endpoint gets it)."""
+    target = endpoints.get(session, endpoint_id)
+    event = events.emit(session, at=now, entity="webhook_endpoint", entity_id=target.id or 0,
+                        type="test")  # fmt: skip
+    event.dispatched_at = now
+    session.flush()
+    body: dict[str, object] = {"type": hook_rules.TEST_TYPE, "timestamp": now.isoformat(),
+            "data": {"endpoint_id": target.id, "message": "a test event from billing"}}
+    row = delivery(event.id or 0, target.id or 0, body, now, window)
+    session.add(row)
+    session.flush()
+    return row
 
+
+def claim_one(store: Store, message_id: int, *, now: datetime, owner: str) -> Message | None:
+    """Claim one pending message (a test delivery sent at once)."""
+    with store.transaction() as session:
+        row = session.get(Message, message_id)
+        if row is None or row.status != Status.PENDING:
+            return None
+        row.status, row.claim_owner, row.claimed_at = Status.CLAIMED, owner, now
+        row.attempts += 1
+        row.updated_at = now
+        return row
+
+
+def redeliver(session: Session, message_id: int, *, now: datetime, window: timedelta) -> Message:
+    """A dead letter back in the queue now, with a fresh retry window and the same
+    webhook-id."""
     row = session.get(Message, message_id)
     if row is None or row.channel != hook_rules.WEBHOOK:
         raise NotFound(f"webhook delivery {message_id} does not exist", field="delivery_id")
