@@ -43,6 +43,7 @@ from billing.errors import (
     InvalidTransition,
     NotFound,
 )
+from billing.notify import unsubscribe_page
 from billing.settings import BillingSettings, api_key_problem
 from billing.store.db import Store
 from billing.toast import errors as toast_errors
@@ -121,6 +122,7 @@ def create_app(
     app.include_router(router)
     _handlers(app)
     docs.mount(app, access=settings.docs_access, key=key)
+    unsubscribe_page.mount(app, settings=settings, store=store, clock=clock)
     app.add_middleware(edges.Edges, max_body_bytes=settings.serve.max_body_bytes)
     if with_demo_site:
         from billing.enroll import demo_site

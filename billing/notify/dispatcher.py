@@ -165,6 +165,9 @@ class Dispatcher:
             merchant=self.notify.merchant_name, at=self.clock.now(),
             msgid=compose.message_id(mid, message.event_id, self.settings.mail.from_address),
         )  # fmt: skip
+        if message.context.get("unsubscribe_url"):  # RFC 8058 one-click (a POST to the link)
+            email["List-Unsubscribe"] = f"<{message.context['unsubscribe_url']}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
         async def before_data() -> bool:
             return await self._db(outbox.start_sending, mid, owner=self.owner,

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from billing.notify import rules
+from billing.notify import rules, unsubscribe
 from billing.notify.rules import Kind
 from billing.settings import NotifySettings
 from billing.store.tables import Charge, Customer, Event, Mandate, Plan, Subscription
@@ -37,7 +37,19 @@ def gather(session: Session, event: Event, kind: Kind, notify: NotifySettings) -
     if rows is None or not rows.customer.email:
         return None
     context = _common(rows, event, notify) | _specific(rows, event, kind)
+    if kind == Kind.REMINDER:
+        context |= _reminder_terms(rows.customer, event, notify)
     return Facts(customer=rows.customer, context=context)
+
+
+def _reminder_terms(customer: Customer, event: Event, notify: NotifySettings) -> dict[str, Any]:
+    """A required notice says why it is sent and offers no unsubscribe link; any other
+    reminder carries one (signed: it names nobody anyone could guess)."""
+    if event.data.get("required"):
+        return {"required_why": event.data.get("required_why"), "unsubscribe_url": None}
+    link = unsubscribe.url(notify.public_url, notify.link_secret.get_secret_value(),
+                           customer.id or 0, Kind.REMINDER)  # fmt: skip
+    return {"required_why": None, "unsubscribe_url": link}
 
 
 def _charge_rows(session: Session, event: Event) -> _Rows | None:

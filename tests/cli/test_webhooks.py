@@ -25,12 +25,14 @@ def test_add_shows_the_secret_once_and_test_sends_a_signed_event(
     added = cli.json("webhooks", "add", receiver.url, "--events", "charge.paid,charge.failed",
                      spawn=False)  # fmt: skip
     secret = added["secret"]
-    assert secret.startswith("whsec_") and added["events"] == ["charge.failed", "charge.paid"]
+    assert secret.startswith("whsec_")
+    assert added["events"] == ["charge.failed", "charge.paid"]
     receiver.secret = secret
     # Then no other command ever shows the secret
     listing = cli.ok("webhooks", "list", spawn=False) + str(cli.json("webhooks", "list",
                                                                      spawn=False))  # fmt: skip
-    assert receiver.url in listing and secret not in listing
+    assert receiver.url in listing
+    assert secret not in listing
     assert secret.removeprefix("whsec_") not in cli.ok("events", spawn=False)
     # When a test event is sent, the receiver verifies it
     said = cli.ok("webhooks", "test", str(added["id"]), spawn=False)
@@ -40,10 +42,12 @@ def test_add_shows_the_secret_once_and_test_sends_a_signed_event(
     # And a refused test is retried later, listed nowhere as dead yet
     receiver.answers.append(500)
     failed = cli.run("webhooks", "test", str(added["id"]), spawn=False)
-    assert failed.returncode == 1 and "HTTP 500" in failed.stdout
+    assert failed.returncode == 1
+    assert "HTTP 500" in failed.stdout
     assert cli.json("webhooks", "dead", spawn=False) == []
     shown = cli.json("messages", "show", "2", "--body", spawn=False)
-    assert '"type":"webhook.test"' in shown["body"] and secret not in str(shown)
+    assert '"type":"webhook.test"' in shown["body"]
+    assert secret not in str(shown)
 
 
 def test_remove_then_dead_letter_and_retry(cli: Cli, receiver: Receiver) -> None:
@@ -57,7 +61,8 @@ def test_remove_then_dead_letter_and_retry(cli: Cli, receiver: Receiver) -> None
         conn.execute(text("UPDATE message SET status = 'dead', error = 'not delivered'"))
     engine.dispose()
     [dead] = cli.json("webhooks", "dead", spawn=False)
-    assert dead["type"] == "webhook.test" and dead["endpoint_id"] == added["id"]
+    assert dead["type"] == "webhook.test"
+    assert dead["endpoint_id"] == added["id"]
     assert "queued again" in cli.ok("webhooks", "retry", str(dead["id"]), spawn=False)
     cli.ok("messages", "dispatch", spawn=False)
     assert len(receiver.delivered()) == 1

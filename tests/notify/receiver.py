@@ -77,7 +77,7 @@ def running_receiver(secret: str = "") -> Iterator[Receiver]:
     receiver = Receiver(secret=secret)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             raw = self.rfile.read(length).decode()
             status = receiver.handle({k.lower(): v for k, v in self.headers.items()}, raw)

@@ -5,6 +5,7 @@ webhook-id for one delivery, and never a second delivery row for one (event, end
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -78,8 +79,10 @@ async def test_a_paid_charge_is_posted_signed_to_the_endpoints_that_want_it(
         assert body["type"] == "charge.paid"
         assert body["timestamp"].startswith("2027-01-05")
         data = body["data"]
-        assert data["charge"]["amount_cents"] == 4500 and data["charge"]["currency"] == "USD"
-        assert data["plan"] == "wine" and data["subscription_id"] == 1
+        assert data["charge"]["amount_cents"] == 4500
+        assert data["charge"]["currency"] == "USD"
+        assert data["plan"] == "wine"
+        assert data["subscription_id"] == 1
         mandate = w.mandate(1)
         assert data["card"] == {"brand": mandate.card_brand, "last4": "1111"}
         # No secret, no Toast ids, no email, no expiry anywhere in the body
@@ -110,7 +113,8 @@ async def test_5xx_answers_are_retried_with_backoff_under_the_same_webhook_id(
         for _ in range(2):
             assert await _dispatch(w, config) == 0
             [row] = _deliveries(w)
-            assert row.status == Status.PENDING and row.error in ("HTTP 500", "HTTP 503")
+            assert row.status == Status.PENDING
+            assert row.error in ("HTTP 500", "HTTP 503")
             delays.append((row.next_attempt_at - w.clock.now()).total_seconds())
             # nothing is tried before the backoff has passed
             assert await _dispatch(w, config) == 0
@@ -149,12 +153,13 @@ async def test_a_delivery_failing_for_24_hours_becomes_a_dead_letter_and_can_be_
         # Then it is a dead letter after 24 h: the last try at the end of the window
         assert row.status == Status.DEAD
         assert tries[-1] - first == timedelta(hours=24)
-        gaps = [b - a for a, b in zip(tries, tries[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(tries)]
         assert gaps[:3] == [timedelta(seconds=60), timedelta(seconds=120),
                             timedelta(seconds=240)]  # fmt: skip
         assert max(gaps) <= timedelta(hours=1)
         assert len(receiver.all()) == row.attempts == len(tries)
-        assert "retry window" in (row.error or "") and "HTTP 500" in (row.error or "")
+        assert "retry window" in (row.error or "")
+        assert "HTTP 500" in (row.error or "")
         # And `webhooks retry` puts it back: delivered once with the same webhook-id
         receiver.answers.clear()
         with w.store.transaction() as session:
@@ -206,15 +211,18 @@ async def test_a_crash_after_the_post_delivers_again_with_the_same_id(
         finally:
             outbox.sent = real  # type: ignore[assignment]
         [row] = _deliveries(w)
-        assert row.status == Status.SENDING and len(receiver.delivered()) == 1
+        assert row.status == Status.SENDING
+        assert len(receiver.delivered()) == 1
         # When another dispatcher runs while the lease holds: nothing; after it: delivered again
         assert await _dispatch(w, config) == 0
         w.clock.advance(timedelta(seconds=config.notify.claim_lease_s + 1))
         assert await _dispatch(w, config) == 1
         assert await _dispatch(w, config) == 0
         hits = receiver.delivered()
-        assert len(hits) == 2 and hits[0].webhook_id == hits[1].webhook_id == row.provider_id
-        assert len(_deliveries(w)) == 1 and _deliveries(w)[0].status == Status.SENT
+        assert len(hits) == 2
+        assert hits[0].webhook_id == hits[1].webhook_id == row.provider_id
+        assert len(_deliveries(w)) == 1
+        assert _deliveries(w)[0].status == Status.SENT
 
 
 async def test_declines_and_the_final_failure_each_post_once(
@@ -231,7 +239,8 @@ async def test_declines_and_the_final_failure_each_post_once(
         types = [decoded(h)["type"] for h in receiver.all()]
         assert types == ["charge.declined"] * 4 + ["charge.failed"]
         first = decoded(receiver.all()[0])["data"]
-        assert first["retry_at"] and first["decline_code"]
+        assert first["retry_at"]
+        assert first["decline_code"]
         assert decoded(receiver.all()[-1])["data"]["reason"] == (
             "every retry of the payment was declined"
         )
@@ -254,7 +263,8 @@ async def test_a_removed_endpoint_gets_nothing_more(
         w.clock.advance(timedelta(hours=1))
         await _dispatch(w, config)
         [row] = _deliveries(w)
-        assert row.status == Status.DEAD and row.error == "the endpoint was removed"
+        assert row.status == Status.DEAD
+        assert row.error == "the endpoint was removed"
         assert len(receiver.all()) == 1
 
 
