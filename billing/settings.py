@@ -232,7 +232,7 @@ class NotifySettings(BaseModel):
         '{"wine": {"reminder_days": 7}}',
     )
     public_url: str = Field(
-        "http://127.0.0.1:8000", description="Base URL of `billing serve` in links to members"
+        "http://127.0.0.1:8800", description="Base URL of `billing serve` in links to members"
     )
     link_secret: SecretStr = Field(
         SecretStr(PLACEHOLDER_SECRET), description="Signs the unsubscribe links in messages"
