@@ -36,6 +36,7 @@ class Receiver:
     port: int = 0
     hits: list[Hit] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)
+    delay_s: float = 0.0  # hold every answer this long (so a kill can land mid-request)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -81,6 +82,8 @@ def running_receiver(secret: str = "") -> Iterator[Receiver]:
             length = int(self.headers.get("content-length", "0"))
             raw = self.rfile.read(length).decode()
             status = receiver.handle({k.lower(): v for k, v in self.headers.items()}, raw)
+            if receiver.delay_s:
+                time.sleep(receiver.delay_s)
             self.send_response(status)
             self.send_header("content-length", "0")
             self.end_headers()

@@ -94,7 +94,8 @@ async def test_a_year_of_a_wine_club_with_webhooks(
     [june] = [m for m in rows if m.recipient == "ed@example.com" and m.kind == "reminder"
               and m.context.get("required_why")]  # fmt: skip
     june_due = datetime(2027, 6, 8, 17, tzinfo=UTC)  # 10:00 in Los Angeles (PDT)
-    assert june.sent_at is not None and june.sent_at <= june_due - timedelta(days=7)
+    assert june.sent_at is not None
+    assert june.sent_at <= june_due - timedelta(days=7)
     assert june.context["amount_cents"] == 5000
     # And the receiver verified every webhook, each delivered once, as many per member and type
     assert all(h.body is not None and h.answered == 204 for h in hits)
