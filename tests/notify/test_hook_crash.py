@@ -27,6 +27,7 @@ from tests.notify.test_crash import _env, _open, _start
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 FEES = 20
 KILLS = 6
+DRAIN = [sys.executable, "-m", "billing.cli", "messages", "dispatch", "--drain"]
 
 
 async def test_sigkill_mid_delivery_loses_nothing_and_keeps_one_id_per_delivery(
@@ -54,8 +55,7 @@ async def test_sigkill_mid_delivery_loses_nothing_and_keeps_one_id_per_delivery(
         # And dispatchers then run to the end (the dead ones' claims lapse after 1 s)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            done = subprocess.run([sys.executable, "-m", "billing.cli", "messages", "dispatch",
-                                   "--drain"], env=env, cwd=tmp_path, capture_output=True)  # fmt: skip
+            done = subprocess.run(DRAIN, env=env, cwd=tmp_path, capture_output=True)
             assert done.returncode == 0, done.stderr[-2000:]
             if not _open(sqlite_url):
                 break
