@@ -139,7 +139,7 @@ def advice_for(attempt: Attempt | None, reason: str | None = None) -> str:
             "the charge is then collected at once, or write it off: billing charges cancel ID"
         )
     if reason is not None and reason.startswith("required notice not sent"):
-        return reason.split(": ", 1)[-1] + " (after a retry the charge goes without the notice)"
+        return f"{reason} (a retry sends it without the notice)"
     if reason is not None and "standing instruction type" in reason:
         return (
             f"{reason}: the charge is outside the mandate's consent; cancel it (billing "

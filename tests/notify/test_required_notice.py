@@ -21,6 +21,7 @@ from tests.notify.helpers import outbox, run
 from tests.notify.mailbox import Mailbox
 
 pytestmark = pytest.mark.anyio
+QUIET_OFF = {"quiet": {"kinds_off": ["reminder"]}}
 REMINDERS_OFF = {"wine": {"kinds_off": ["reminder"]}}
 FEB_DUE = datetime(2027, 2, 5, 18, tzinfo=UTC)  # 10:00 in Los Angeles
 
@@ -98,3 +99,38 @@ async def test_an_unchanged_monthly_charge_needs_no_required_notice(
         await club.member(w, "cy@example.com", start=date(2027, 1, 5))
         await run(w, config, datetime(2027, 2, 7, tzinfo=UTC))
         assert [c.status for c in w.charges()][:2] == [ChargeStatus.PAID] * 2
+
+
+async def test_a_six_month_renewal_needs_the_notice_and_is_held_without_it(
+    sandbox: SandboxHandle, db_url: str, mailbox: Mailbox
+) -> None:
+    async with world(sandbox, db_url, START) as w:
+        # Given two half-yearly plans, reminders switched off for the second one
+        config = club.settings(sandbox, db_url, mailbox, plans=QUIET_OFF)
+        for code in ("half", "quiet"):
+            w.plan(code=code, name=f"Cellar {code}", kind="RECURRING", amount_cents=24000,
+                   interval_unit="month", interval_count=6, timezone="America/Los_Angeles",
+                   local_time="10:00")  # fmt: skip
+        await club.member(w, "ann@example.com", start=date(2027, 1, 10), plan_code="half")
+        await club.member(w, "bo@example.com", start=date(2027, 1, 10), plan_code="quiet")
+        # When January's charges are paid, and the clock moves on (nothing is due meanwhile)
+        await run(w, config, datetime(2027, 1, 11, tzinfo=UTC))
+        w.clock.set(datetime(2027, 6, 25, tzinfo=UTC))
+        await w.control.set_clock(w.clock.now())
+        await run(w, config, datetime(2027, 7, 11, tzinfo=UTC))
+        # Then the renewal on July 10 was announced 8 days before and collected for Ann, and
+        # held, never sent, for Bo (no reminder on his plan)
+        july = datetime(2027, 7, 10, 17, tzinfo=UTC)
+        [ann_july] = [m for m in outbox(w) if m.kind == "reminder"
+                      and m.recipient == "ann@example.com" and m.context.get("required_why")]
+        assert ann_july.sent_at is not None
+        assert july - timedelta(days=8) <= ann_july.sent_at <= july - timedelta(days=7)
+        assert ann_july.context["required_why"] == "the interval is 6 months or longer"
+        by_sub = {(c.subscription_id, c.cycle): c for c in w.charges()}
+        assert by_sub[(1, 1)].status == ChargeStatus.PAID
+        held = by_sub[(2, 1)]
+        assert (held.status, held.attempt_count) == (ChargeStatus.NEEDS_ATTENTION, 0)
+        with w.store.transaction() as session:
+            [item] = charges.attention(session)
+        assert item.charge.id == held.id
+        assert "the interval is 6 months or longer" in (item.reason or "")
