@@ -31,14 +31,16 @@ def interval_months(unit: str | None, count: int) -> int:
 
 def required_reason(
     *, amount_cents: int, previous_cents: int | None, unit: str | None, count: int,
-    after_trial: bool = False,
+    recurring: bool = True, after_trial: bool = False,
 ) -> str | None:  # fmt: skip
     """Why this charge needs a required notice, or None. ``previous_cents`` is the amount of
     the subscription's previous cycle (None for its first charge, which the member agreed to
-    when enrolling: only a trial's end makes it need one)."""
+    when enrolling: only a trial's end makes it need one). Only a RECURRING plan's charges
+    need one: an installment plan's amounts and dates (remainder cents included) are all agreed
+    at enrollment."""
     if after_trial:
         return "the first charge after a trial"
-    if previous_cents is None:
+    if previous_cents is None or not recurring:
         return None
     if previous_cents != amount_cents:
         return "the price changed"

@@ -14,11 +14,13 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from billing.domain import notice
+from billing.domain.states import PlanKind
 from billing.store.tables import Charge, Event, Message, Notice, Plan, Subscription
 
 REMINDER = "reminder"  # the notice kind and message kind of reminders
 EMAIL = "email"
 SENT = "sent"
+RECURRING = PlanKind.RECURRING
 OVERRIDE = "retry_requested"  # a person released the held charge: it goes without the notice
 
 
@@ -48,7 +50,8 @@ def required(
         if previous is None:  # not materialized: the plan's (or the member's) amount then
             previous = sub.amount_cents if sub and sub.amount_cents else plan.amount_cents
     return notice.required_reason(amount_cents=amount_cents, previous_cents=previous,
-                                  unit=plan.interval_unit, count=plan.interval_count)  # fmt: skip
+                                  unit=plan.interval_unit, count=plan.interval_count,
+                                  recurring=plan.kind == RECURRING)  # fmt: skip
 
 
 def _needing(session: Session, charge_ids: list[int]) -> list[Due]:
@@ -57,7 +60,7 @@ def _needing(session: Session, charge_ids: list[int]) -> list[Due]:
     query = (
         sa_select(col(Charge.id), col(Charge.subscription_id), col(Charge.cycle),
                   col(Charge.due_at), col(Charge.amount_cents), col(prev.amount_cents),
-                  col(Plan.interval_unit), col(Plan.interval_count))
+                  col(Plan.interval_unit), col(Plan.interval_count), col(Plan.kind))
         .join(Subscription, col(Subscription.id) == col(Charge.subscription_id))
         .join(Plan, col(Plan.id) == col(Subscription.plan_id))
         .outerjoin(prev, (col(prev.subscription_id) == col(Charge.subscription_id))
@@ -66,11 +69,10 @@ def _needing(session: Session, charge_ids: list[int]) -> list[Due]:
                col(Charge.decline_count) == 0, col(Charge.cycle).is_not(None))
     )
     out = []
-    for cid, sid, cycle, due_at, amount, previous, unit, count in session.execute(query).all():
-        first = cycle == 0
-        why = notice.required_reason(amount_cents=amount, previous_cents=None if first else
-                                     (previous if previous is not None else amount),
-                                     unit=unit, count=count)  # fmt: skip
+    for cid, sid, cycle, due_at, amount, previous, unit, count, kind in session.execute(query):
+        before = None if cycle == 0 else (previous if previous is not None else amount)
+        why = notice.required_reason(amount_cents=amount, previous_cents=before, unit=unit,
+                                     count=count, recurring=kind == RECURRING)  # fmt: skip
         if why is not None:
             out.append(Due(charge_id=cid, subscription_id=sid, cycle=cycle, due_at=due_at, why=why))
     return out

@@ -97,6 +97,8 @@ def test_the_required_notice_rule(amount: int, previous: int | None, unit: str, 
         assert why is None
     assert notice.required_reason(amount_cents=amount, previous_cents=previous, unit=unit,
                                   count=count, after_trial=True) is not None  # fmt: skip
+    assert notice.required_reason(amount_cents=amount, previous_cents=previous, unit=unit,
+                                  count=count, recurring=False) is None  # installments  # fmt: skip
 
 
 @given(configured=st.integers(1, 60), lead=st.floats(-10 * 86400, 20 * 86400))
