@@ -6,6 +6,8 @@ calls ``load_settings()`` once and passes the result down; nothing here is modul
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 from pathlib import Path
@@ -234,8 +236,8 @@ class NotifySettings(BaseModel):
     public_url: str = Field(
         "http://127.0.0.1:8800", description="Base URL of `billing serve` in links to members"
     )
-    link_secret: SecretStr = Field(
-        SecretStr(PLACEHOLDER_SECRET), description="Signs the unsubscribe links in messages"
+    link_secret: SecretStr | None = Field(
+        None, description="Signs the unsubscribe links in messages (default: derived from api_key)"
     )
 
     @field_validator("expiring_card_days")
@@ -319,15 +321,19 @@ class BillingSettings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _link_secret(self) -> BillingSettings:
+        """Unset, the link secret is derived from the API key (one secret less to keep; the
+        API key is refused as a placeholder in production, so the links are too)."""
+        if self.notify.link_secret is None:
+            self.notify.link_secret = SecretStr(link_secret(self))
+        return self
+
+    @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> BillingSettings:
         if self.mode == "production":
             if self.toast.client_secret.get_secret_value() == PLACEHOLDER_SECRET:
                 raise ValueError(
                     "toast.client_secret: the sandbox placeholder is refused in production"
-                )
-            if self.notify.link_secret.get_secret_value() == PLACEHOLDER_SECRET:
-                raise ValueError(
-                    "notify.link_secret: the sandbox placeholder is refused in production"
                 )
             if self.api_key.get_secret_value() == SANDBOX_API_KEY:
                 raise ValueError("api_key: the sandbox placeholder is refused in production")
@@ -445,6 +451,15 @@ def describe_validation_error(exc: ValidationError) -> str:
         msg = str(err["msg"]).removeprefix("Value error, ")
         lines.append(f"invalid setting {dotted} ({env}): {msg}")
     return "; ".join(lines)
+
+
+def link_secret(settings: BillingSettings) -> str:
+    """The key of signed links to members: ``notify.link_secret``, else derived from the API
+    key (HMAC-SHA256 with a fixed label: the API key cannot be read back from it)."""
+    if settings.notify.link_secret is not None:
+        return settings.notify.link_secret.get_secret_value()
+    key = settings.api_key.get_secret_value().encode()
+    return hmac.new(key, b"billing.notify.link_secret", hashlib.sha256).hexdigest()
 
 
 def settings_table() -> list[tuple[str, str, str, str]]:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 import jinja2
+from pydantic import SecretStr
 
 from billing.clock import Clock, SystemClock
 from billing.errors import DuplicateKey
@@ -34,7 +35,7 @@ from billing.notify import (
     rules,
     smtp,
 )
-from billing.settings import BillingSettings
+from billing.settings import BillingSettings, link_secret
 from billing.store.db import Store
 from billing.store.tables import Message, WebhookEndpoint
 
@@ -88,6 +89,9 @@ class Dispatcher:
     ) -> None:  # fmt: skip
         self.store, self.clock, self.settings = store, clock, settings
         self.notify, self.transport, self.owner = settings.notify, transport, owner
+        if self.notify.link_secret is None:  # settings built without validation (model_copy)
+            secret = SecretStr(link_secret(settings))
+            self.notify = self.notify.model_copy(update={"link_secret": secret})
         self.renderer = render.Renderer(settings.notify)
         self.jitter, self.wall = jitter, wall or SystemClock()
         self.http: httpx.AsyncClient | None = None

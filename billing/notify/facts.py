@@ -47,6 +47,8 @@ def _reminder_terms(customer: Customer, event: Event, notify: NotifySettings) ->
     reminder carries one (signed: it names nobody anyone could guess)."""
     if event.data.get("required"):
         return {"required_why": event.data.get("required_why"), "unsubscribe_url": None}
+    if notify.link_secret is None:
+        raise ValueError("notify.link_secret is not resolved (see billing.settings.link_secret)")
     link = unsubscribe.url(notify.public_url, notify.link_secret.get_secret_value(),
                            customer.id or 0, Kind.REMINDER)  # fmt: skip
     return {"required_why": None, "unsubscribe_url": link}

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from billing.clock import Clock
 from billing.notify import optouts, unsubscribe
-from billing.settings import BillingSettings
+from billing.settings import BillingSettings, link_secret
 from billing.store.db import Store
 from billing.store.tables import Customer
 
@@ -34,7 +34,7 @@ def _unknown() -> HTMLResponse:
 
 
 def mount(app: FastAPI, *, settings: BillingSettings, store: Store, clock: Clock) -> None:
-    secret = settings.notify.link_secret.get_secret_value()
+    secret = link_secret(settings)
     merchant = html.escape(settings.notify.merchant_name)
 
     def record(request: unsubscribe.Request) -> bool:
