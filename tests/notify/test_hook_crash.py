@@ -13,21 +13,36 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlmodel import col, select
 
 from billing.clock import SystemClock
 from billing.notify import endpoints
 from billing.notify.rules import Status
 from billing.sandbox import SandboxHandle
+from billing.store.db import Store
+from billing.store.tables import Message
 from tests.engine.world import world
 from tests.notify.helpers import outbox
 from tests.notify.mailbox import Mailbox
 from tests.notify.receiver import running_receiver
-from tests.notify.test_crash import _env, _open, _start
+from tests.notify.test_crash import _env, _start
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 FEES = 20
 KILLS = 6
+UNSETTLED = (Status.PENDING, Status.CLAIMED, Status.SENDING)
 DRAIN = [sys.executable, "-m", "billing.cli", "messages", "dispatch", "--drain"]
+
+
+def _unsettled(db_url: str) -> list[Message]:
+    """Deliveries not yet settled, a POST cut off by a kill ("sending") included."""
+    store = Store.from_url(db_url)
+    try:
+        with store.transaction() as session:
+            query = select(Message).where(col(Message.status).in_(UNSETTLED))
+            return list(session.exec(query).all())
+    finally:
+        store.dispose()
 
 
 async def test_sigkill_mid_delivery_loses_nothing_and_keeps_one_id_per_delivery(
@@ -57,7 +72,7 @@ async def test_sigkill_mid_delivery_loses_nothing_and_keeps_one_id_per_delivery(
         while time.monotonic() < deadline:
             done = subprocess.run(DRAIN, env=env, cwd=tmp_path, capture_output=True)
             assert done.returncode == 0, done.stderr[-2000:]
-            if not _open(sqlite_url):
+            if not _unsettled(sqlite_url):
                 break
             time.sleep(0.5)
         async with world(sandbox, sqlite_url, SystemClock().now()) as w:
