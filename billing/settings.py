@@ -153,6 +153,20 @@ class ServeSettings(BaseModel):
         65_536, ge=1_024, le=16 * 1_048_576,
         description="Largest request body `billing serve` reads (413 beyond)",
     )  # fmt: skip
+    public_url: str = Field(
+        "http://127.0.0.1:8800",
+        description="Where members reach `billing serve` (the base of card-update links)",
+    )
+    card_link_days: int = Field(
+        7, ge=1, le=90, description="Days a card-update link works (it is also single-use)"
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
 
 class MailSettings(BaseModel):
@@ -233,9 +247,6 @@ class NotifySettings(BaseModel):
         description="Per plan code: {kinds_off, reminder_days}, e.g. "
         '{"wine": {"reminder_days": 7}}',
     )
-    public_url: str = Field(
-        "http://127.0.0.1:8800", description="Base URL of `billing serve` in links to members"
-    )
     link_secret: SecretStr | None = Field(
         None, description="Signs the unsubscribe links in messages (default: derived from api_key)"
     )
@@ -247,7 +258,7 @@ class NotifySettings(BaseModel):
             raise ValueError("must be distinct day counts from 1 to 120, e.g. [30, 15, 3]")
         return sorted(value, reverse=True)
 
-    @field_validator("manage_url", "cancel_url", "public_url")
+    @field_validator("manage_url", "cancel_url")
     @classmethod
     def _link(cls, value: str) -> str:
         if urlsplit(value).scheme not in ("http", "https"):
@@ -319,14 +330,6 @@ class BillingSettings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
-
-    @model_validator(mode="after")
-    def _link_secret(self) -> BillingSettings:
-        """Unset, the link secret is derived from the API key (one secret less to keep; the
-        API key is refused as a placeholder in production, so the links are too)."""
-        if self.notify.link_secret is None:
-            self.notify.link_secret = SecretStr(link_secret(self))
-        return self
 
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> BillingSettings:

@@ -1,7 +1,7 @@
 """webhooks and opt-outs: webhook endpoints, the retry window of a delivery, reminder opt-outs
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import billing.store.types
 
 revision: str = '0010'
-down_revision: str | None = '0008'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

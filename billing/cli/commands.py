@@ -50,6 +50,8 @@ COMMANDS = {spec.name: spec for spec in (
          "Charges: amounts due on dates, their attempts, retries and one-offs.", MEMBERS),
     Spec("mandates", "billing.cli.mandates_cmd:app",
          "Mandates: customers' authorizations to charge a card-on-file.", MEMBERS),
+    Spec("links", "billing.cli.links_cmd:app", "Card-update links: a single-use, expiring URL "
+         "where a customer puts in a new card.", MEMBERS),
     Spec("messages", "billing.cli.messages_cmd:app",
          "Customer messages: receipts, reminders, decline notices (the outbox).", INSIGHT),
     Spec("webhooks", "billing.cli.webhooks_cmd:app",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from billing import logs, wiring
 from billing.clock import FakeClock, SystemClock
-from billing.demo import run, scenario
+from billing.demo import mail, run, scenario
 from billing.domain.money import format_cents
 from billing.engine.sweeper import TickReport
 from billing.reports import html, ledger, query, terminal
@@ -40,6 +40,7 @@ class Outcome:
     report: CollectionsReport
     check: ledger.LedgerCheck
     tally: run.Tally
+    mail: Counter[str]
 
 
 def sandbox_config() -> SandboxConfig:
@@ -90,21 +91,25 @@ def demo(
                   "(2 locations), simulated against the embedded Toast sandbox.")  # fmt: skip
     url = fresh_database(directory)
     console.print(f"  database   {directory / 'billing.db'} (fresh, migrated)")
-    with (directory / "engine.log").open("w") as log, running_sandbox(sandbox_config()) as box:
+    with (directory / "engine.log").open("w") as log, running_sandbox(sandbox_config()) as box, \
+            mail.relay() as relay:  # fmt: skip
         logs.configure("INFO", stream=log, fmt=logs.LogFormat.JSON)  # the engine's own lines
         console.print(f"  sandbox    {box.base_url} (Toast emulator, test mode)")
         deposits = sum(m.plan != "wine-club" for m in cast.members)
         console.print(f"  enrolling  {members} wine-club members, {deposits} catering deposits, "
                       f"{len(cast.fees)} no-show fees (cards via setup intents)\n")  # fmt: skip
-        outcome = asyncio.run(_simulate(cast, demo_settings(box.base_url, url), console, log))
+        console.print(f"  mail       SMTP server on {relay.host}:{relay.port} (aiosmtpd)")
+        settings = relay.settings(demo_settings(box.base_url, url))
+        outcome = asyncio.run(_simulate(cast, settings, console, relay, directory / "mail"))
     _finish(console, outcome, directory, SystemClock().monotonic() - started)
     if not outcome.check.ok:
         raise SystemExit(1)
 
 
 async def _simulate(
-    cast: scenario.Scenario, settings: BillingSettings, console: Console, log: IO[str]
-) -> Outcome:
+    cast: scenario.Scenario, settings: BillingSettings, console: Console, relay: mail.Relay,
+    mail_dir: Path,
+) -> Outcome:  # fmt: skip
     clock = FakeClock(scenario.START)
     for handler in logging.getLogger().handlers:  # each line says when it happened in 2027
         handler.addFilter(_SimulatedTime(clock))
@@ -123,8 +128,9 @@ async def _simulate(
                     progress.update(task, completed=done, day=f"{tick.at:%Y-%m-%d}",
                                     charged=charged)  # fmt: skip
 
+                dispatch = mail.dispatching(store, clock, settings)
                 tally = await run.run(cast, engine=engine, clock=clock, control=control,
-                                      on_tick=on_tick)  # fmt: skip
+                                      on_tick=on_tick, dispatch=dispatch)  # fmt: skip
             entries = await control.items("order-payments")
         with store.transaction() as session:
             first = Month(scenario.START.year, scenario.START.month)
@@ -132,7 +138,7 @@ async def _simulate(
             report = query.collections(session, period, now=clock.now(),
                                        location_names=scenario.LOCATIONS)  # fmt: skip
             check = ledger.check(session, entries)
-        return Outcome(report, check, tally)
+        return Outcome(report, check, tally, mail.write(relay, store, mail_dir))
     finally:
         await control.aclose()
         store.dispose()
@@ -179,4 +185,7 @@ def _finish(console: Console, outcome: Outcome, directory: Path, elapsed: float)
     again = f"BILLING_DATABASE_URL=sqlite:///{db} billing report"
     console.print(f"  again        {again}", soft_wrap=True)
     console.print(f"  engine log   {directory / 'engine.log'}", soft_wrap=True)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(outcome.mail.items()))
+    console.print(f"  mail         {sum(outcome.mail.values())} messages in {directory / 'mail'}"
+                  f"/*.eml ({kinds or 'none'})", soft_wrap=True)  # fmt: skip
     console.print(f"Done in {elapsed:.1f} s ({outcome.tally.ticks} engine ticks).")

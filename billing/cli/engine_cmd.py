@@ -18,6 +18,7 @@ from billing.domain import inputs
 from billing.engine import runner, simulation
 from billing.engine.sweeper import StopReport, TickReport
 from billing.errors import DomainError
+from billing.notify import dispatcher
 from billing.sandbox.remote import SandboxControl
 from billing.settings import BillingSettings
 
@@ -99,6 +100,9 @@ def simulate(
 ) -> None:
     """Advance a simulated clock tick by tick up to --until, charging what falls due.
 
+    The customer messages go out as simulated time passes (a dispatch pass before every tick,
+    to the configured relay, mail.*), unless notify.enabled is false.
+
     Example: billing simulate --from 2027-01-01T00:00:00Z --until 2027-12-31 --step 1d
     """
     settings = settings_or_exit()
@@ -110,7 +114,8 @@ def simulate(
     report = asyncio.run(_simulate(settings, begin, end, parse_step(step), sandbox_clock))
     typer.echo(
         f"simulated {begin.date()} -> {end.date()}: {report.ticks} ticks, "
-        f"charged {report.charged}, reconciled {report.reconciled}"
+        f"charged {report.charged}, reconciled {report.reconciled}, "
+        f"messages sent {report.sent}"
     )
 
 
@@ -138,8 +143,13 @@ async def _simulate(
         on_advance = control.set_clock if move_sandbox else simulation.no_op
         with bar:
             async with wiring.engine(settings, clock=clock) as engine:
+
+                async def dispatch() -> int:  # the messages go out as simulated time passes
+                    return await dispatcher.dispatch_once(engine.store, clock, settings)
+
                 return await simulation.run_until(
-                    engine, clock, end, step=step, on_advance=on_advance, on_tick=advance
-                )
+                    engine, clock, end, step=step, on_advance=on_advance, on_tick=advance,
+                    dispatch=dispatch if settings.notify.enabled else None,
+                )  # fmt: skip
     finally:
         await control.aclose()

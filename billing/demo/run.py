@@ -40,6 +40,7 @@ async def run(
     clock: FakeClock,
     control: SandboxControl,
     on_tick: Callable[[TickReport], None],
+    dispatch: simulation.Dispatch | None = None,
 ) -> Tally:
     tally = Tally()
     with engine.store.transaction() as session:
@@ -53,11 +54,13 @@ async def run(
             start = cast.first_due(begin.year, begin.month, member.anchor_day)
             await cast.subscribe(engine.store, control, member, start=start, now=clock.now())
             tally.subscriptions += 1
-        tally.ticks += await _run(engine, clock, control, begin + NO_SHOW_EVENING, on_tick)
+        tally.ticks += await _run(engine, clock, control, begin + NO_SHOW_EVENING, on_tick,
+                                  dispatch)  # fmt: skip
         for fee in (f for f in scenario.fees if f.month == k):
             await cast.no_show(engine.store, control, fee, location=DOWNTOWN, now=clock.now())
             tally.fees += 1
-        tally.ticks += await _run(engine, clock, control, month_start(k + 1), on_tick)
+        tally.ticks += await _run(engine, clock, control, month_start(k + 1), on_tick,
+                                  dispatch)  # fmt: skip
     return tally
 
 
@@ -67,8 +70,9 @@ async def _run(
     control: SandboxControl,
     until: datetime,
     on_tick: Callable[[TickReport], None],
+    dispatch: simulation.Dispatch | None = None,
 ) -> int:
     report = await simulation.run_until(
-        engine, clock, until, on_advance=control.set_clock, on_tick=on_tick
+        engine, clock, until, on_advance=control.set_clock, on_tick=on_tick, dispatch=dispatch
     )
     return report.ticks

@@ -184,3 +184,14 @@ def card_expired(exp_month: int, exp_year: int, on: date) -> bool:
         raise DomainError(f"expiry month must be 1..12, got {exp_month}", field="exp_month")
     year = exp_year + 2000 if 0 <= exp_year < 100 else exp_year
     return (on.year, on.month) > (year, exp_month)
+
+
+def reattempt_at(*, now: datetime, attempts: list[datetime], cap: int) -> datetime:
+    """When a declined charge may be tried again after the member gave a new card: now, unless
+    ``cap`` of its attempts already fall in the last 30 days; then as soon as enough of them
+    have left the window (Visa: at most 15 tries of one charge in 30 days)."""
+    calendar.require_aware(now, "now")
+    recent = sorted(a for a in attempts if a > now - CAP_WINDOW)
+    if len(recent) < cap:
+        return now
+    return recent[len(recent) - cap] + CAP_WINDOW

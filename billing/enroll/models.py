@@ -35,6 +35,7 @@ class Purpose(StrEnum):
     SUBSCRIBE = "subscribe"
     FEE = "fee"
     REPLACE_CARD = "replace_card"
+    CARD_LINK = "card_link"  # a card-update link's checkout: replaces a mandate everywhere
 
 
 class _In(BaseModel):

@@ -23,6 +23,7 @@ from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
 from billing.enroll import cards, first_payment
 from billing.enroll.models import CardIn, EnrollmentCreate, EnrollmentStatus, Purpose
 from billing.errors import AmbiguousLookup, DomainError, DuplicateEmail, DuplicateKey, NotFound
+from billing.links import replace
 from billing.manage import members, plans
 from billing.store import events
 from billing.store.db import Store
@@ -405,6 +406,8 @@ def _activate(
         from billing.enroll import accounts
 
         return accounts.switch_card(session, sub, mandate, now=now)
+    if row.purpose == Purpose.CARD_LINK:
+        return replace.checkout_done(session, row, mandate, now=now)
     return None
 
 

@@ -7,15 +7,18 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from billing.domain import lifecycle, purpose
+from billing.domain import dunning, lifecycle, purpose
 from billing.domain.states import ChargeStatus, MandateStatus
 from billing.errors import DomainError
 from billing.store import events
 from billing.store.tables import Attempt, Charge, Mandate, Plan, Subscription
 
-# Charges that move to the new card; those in dunning (or held) become due now.
+# Charges that move to the new card; those in dunning (or held) become due now (within the cap).
 _MOVABLE = (ChargeStatus.SCHEDULED, ChargeStatus.RETRY_SCHEDULED, ChargeStatus.NEEDS_ATTENTION)
 _RETRY_NOW = (ChargeStatus.RETRY_SCHEDULED, ChargeStatus.NEEDS_ATTENTION)
+
+
+CAP = dunning.DunningPolicy().max_attempts_30d
 
 
 def replace_mandate(session: Session, *, old: Mandate, new: Mandate, now: datetime) -> int:
@@ -52,7 +55,9 @@ def move_charges(session: Session, charges: list[Charge], new: Mandate, *, now: 
                 charge.status = lifecycle.transition(
                     "charge", ChargeStatus(charge.status), ChargeStatus.RETRY_SCHEDULED
                 )
-            charge.next_attempt_at = now
+            charge.next_attempt_at = dunning.reattempt_at(
+                now=now, attempts=_attempt_times(session, charge), cap=CAP
+            )
         moved += 1
     return moved
 
@@ -73,3 +78,8 @@ def _has_open_attempt(session: Session, charge: Charge) -> bool:
         Attempt.charge_id == charge.id, col(Attempt.settled_at).is_(None)
     )
     return session.exec(query).first() is not None
+
+
+def _attempt_times(session: Session, charge: Charge) -> list[datetime]:
+    query = select(Attempt.created_at).where(Attempt.charge_id == charge.id)
+    return list(session.exec(query).all())

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import httpx
 import jinja2
-from pydantic import SecretStr
 
 from billing.clock import Clock, SystemClock
 from billing.errors import DuplicateKey
+from billing.links import tokens
 from billing.notify import (
     compose,
     endpoints,
@@ -34,6 +34,7 @@ from billing.notify import (
     render,
     rules,
     smtp,
+    unsubscribe,
 )
 from billing.settings import BillingSettings, link_secret
 from billing.store.db import Store
@@ -89,10 +90,7 @@ class Dispatcher:
     ) -> None:  # fmt: skip
         self.store, self.clock, self.settings = store, clock, settings
         self.notify, self.transport, self.owner = settings.notify, transport, owner
-        if self.notify.link_secret is None:  # settings built without validation (model_copy)
-            secret = SecretStr(link_secret(settings))
-            self.notify = self.notify.model_copy(update={"link_secret": secret})
-        self.renderer = render.Renderer(settings.notify)
+        self.renderer = render.cached(settings.notify)
         self.jitter, self.wall = jitter, wall or SystemClock()
         self.http: httpx.AsyncClient | None = None
 
@@ -160,8 +158,17 @@ class Dispatcher:
     async def send(self, message: Message) -> bool:
         """Send one claimed message; True when the relay accepted it."""
         mid = message.id or 0
+        context = message.context
+        if message.kind in tokens.CARRY_A_LINK:  # a fresh card-update link; only its hash kept
+            url = await self._db(tokens.for_message, message, now=self.clock.now(),
+                                 serve=self.settings.serve)  # fmt: skip
+            context = context | ({"update_url": url} if url else {})
+        if message.kind == rules.Kind.REMINDER and context.get("unsubscribable"):
+            context = context | {"unsubscribe_url": unsubscribe.url(
+                self.settings.serve.public_url, link_secret(self.settings),
+                message.customer_id or 0, rules.Kind.REMINDER)}  # fmt: skip
         try:
-            rendered = self.renderer.render(message.kind, message.context)
+            rendered = self.renderer.render(message.kind, context)
         except (jinja2.TemplateError, KeyError, ValueError) as exc:
             return await self._not_sent(message, f"template: {type(exc).__name__}: {exc}", False)
         email = compose.email(
@@ -169,8 +176,8 @@ class Dispatcher:
             merchant=self.notify.merchant_name, at=self.clock.now(),
             msgid=compose.message_id(mid, message.event_id, self.settings.mail.from_address),
         )  # fmt: skip
-        if message.context.get("unsubscribe_url"):  # RFC 8058 one-click (a POST to the link)
-            email["List-Unsubscribe"] = f"<{message.context['unsubscribe_url']}>"
+        if context.get("unsubscribe_url"):  # RFC 8058 one-click (a POST to the link)
+            email["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
             email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
         async def before_data() -> bool:

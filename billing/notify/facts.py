@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from billing.notify import rules, unsubscribe
+from billing.notify import rules
 from billing.notify.rules import Kind
 from billing.settings import NotifySettings
 from billing.store.tables import Charge, Customer, Event, Mandate, Plan, Subscription
@@ -38,20 +38,16 @@ def gather(session: Session, event: Event, kind: Kind, notify: NotifySettings) -
         return None
     context = _common(rows, event, notify) | _specific(rows, event, kind)
     if kind == Kind.REMINDER:
-        context |= _reminder_terms(rows.customer, event, notify)
+        context |= _reminder_terms(event)
     return Facts(customer=rows.customer, context=context)
 
 
-def _reminder_terms(customer: Customer, event: Event, notify: NotifySettings) -> dict[str, Any]:
-    """A required notice says why it is sent and offers no unsubscribe link; any other
-    reminder carries one (signed: it names nobody anyone could guess)."""
+def _reminder_terms(event: Event) -> dict[str, Any]:
+    """A required notice says why it is sent and can be refused by nobody; any other reminder
+    gets an unsubscribe link when it is sent (signed, made then: never stored)."""
     if event.data.get("required"):
-        return {"required_why": event.data.get("required_why"), "unsubscribe_url": None}
-    if notify.link_secret is None:
-        raise ValueError("notify.link_secret is not resolved (see billing.settings.link_secret)")
-    link = unsubscribe.url(notify.public_url, notify.link_secret.get_secret_value(),
-                           customer.id or 0, Kind.REMINDER)  # fmt: skip
-    return {"required_why": None, "unsubscribe_url": link}
+        return {"required_why": event.data.get("required_why"), "unsubscribable": False}
+    return {"required_why": None, "unsubscribable": True}
 
 
 def _charge_rows(session: Session, event: Event) -> _Rows | None:

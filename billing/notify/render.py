@@ -7,10 +7,12 @@ the configured locale, dates in the subscription's (the location's) time zone.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,6 +59,17 @@ class Renderer:
             text=self._text.get_template(f"{kind}.txt").render(context),
             html=self._html.get_template(f"{kind}.html").render(context),
         )
+
+
+def cached(notify: NotifySettings) -> Renderer:
+    """One renderer per templates folder, its compiled templates kept across dispatch passes
+    (Jinja still reloads a template file that changed)."""
+    return _for_dir(notify.templates_dir)
+
+
+@functools.lru_cache(maxsize=8)
+def _for_dir(templates_dir: Path | None) -> Renderer:
+    return Renderer(NotifySettings(templates_dir=templates_dir))
 
 
 def with_derived(facts: dict[str, Any]) -> dict[str, Any]:

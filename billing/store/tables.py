@@ -477,3 +477,31 @@ class MessageOptOut(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customer.id")
     kind: str = Field(sa_type=String(32), max_length=32)
     created_at: datetime = _utc()
+
+
+class CardLink(SQLModel, table=True):
+    """A card-update link: a member puts in a new card for ``mandate_id`` without logging in.
+
+    Only the SHA-256 of the link's random token is stored (``billing.links``): the URL exists
+    in the email, or the staff terminal, that carried it, never here. ``enrollment_id`` is the
+    checkout opened from it; ``used_at`` is set in the transaction where its new card took over.
+    """
+
+    __tablename__ = "card_link"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_card_link_token_hash"),
+        UniqueConstraint("message_id", name="uq_card_link_message_id"),
+        Index("ix_card_link_mandate_id", "mandate_id"),
+        Index("ix_card_link_enrollment_id", "enrollment_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64)
+    mandate_id: int = Field(foreign_key="mandate.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id")  # the decline email
+    created_by: str = Field(sa_type=String(16), max_length=16)  # decline | expiring_card | staff
+    enrollment_id: str | None = Field(default=None, foreign_key="enrollment.id", max_length=36)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    used_at: datetime | None = _utc(nullable=True)

@@ -1,0 +1,151 @@
+"""The card-update page ``billing serve`` shows at ``/card/<token>`` (no API key: the token
+is the capability). Every answer is a plain page: a used, expired or unknown link says so;
+nothing shows a stack trace, an id or a secret. The access log names the route, never the
+token (``billing.enroll.access_log``).
+
+In sandbox mode the page hosts the sandbox's stand-in for Toast's checkout iframe and hands
+it the setup intent's session secret by ``postMessage``, as Toast's SDK ``initialize`` does.
+Production would load Toast's SDK with the iframe credentials, which billing does not model
+yet: there the page says the card cannot be updated online.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+
+from billing.enroll import service
+from billing.enroll.models import CardIn
+from billing.links import flow, rules
+from billing.settings import BillingSettings
+
+log = logging.getLogger("billing.links")
+T = TypeVar("T")
+Runner = Callable[[Callable[[service.Context], Awaitable[T]]], Awaitable[T]]
+
+
+def mount(app: FastAPI, *, settings: BillingSettings, run: Runner[Any]) -> None:
+    merchant = settings.notify.merchant_name
+    sandbox = settings.toast.base_url if settings.mode == "sandbox" else None
+
+    async def answer(use_case: Callable[[service.Context], Awaitable[flow.Visit]],
+                     token: str) -> HTMLResponse:  # fmt: skip
+        try:
+            visit = await run(use_case)
+        except Exception as exc:  # never a stack trace, the path or the token
+            log.error("card_link_page_failed", extra={"action": "card_link_page_failed",
+                      "error": type(exc).__name__})  # fmt: skip
+            return _page(merchant, "Something went wrong", "<p role='alert'>Sorry, something "
+                         "went wrong on our side. Please try the link again later.</p>", 500)
+        return _render(visit, token, merchant, sandbox)
+
+    @app.get(rules.PATH + "/{token}", include_in_schema=False)
+    async def show(token: str) -> HTMLResponse:
+        if sandbox is None:
+            return _unavailable(merchant)
+        return await answer(lambda ctx: flow.open_checkout(ctx, token), token)
+
+    @app.post(rules.PATH + "/{token}/done", include_in_schema=False)
+    async def done(token: str, request: Request) -> HTMLResponse:
+        if sandbox is None:
+            return _unavailable(merchant)
+        card = _card(await _form(request))
+        return await answer(lambda ctx: flow.complete(ctx, token, card), token)
+
+
+def _page(merchant: str, title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='robots' content='noindex'><meta name='referrer' content='no-referrer'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:system-ui,sans-serif;"
+        "max-width:640px;margin:2em auto;padding:0 1em} iframe{width:100%;height:380px;"
+        f"border:1px solid #ccc}}</style></head><body><p>{html.escape(merchant)}</p>"
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>",
+        status_code=status, headers={"Cache-Control": "no-store"},
+    )  # fmt: skip
+
+
+def _unavailable(merchant: str) -> HTMLResponse:
+    return _page(merchant, "Update your card", f"<p id='link' data-state='unavailable'>Your "
+                 f"card cannot be updated online yet: please contact {html.escape(merchant)}."
+                 "</p>", 503)  # fmt: skip
+
+
+def _render(visit: flow.Visit, token: str, merchant: str, sandbox: str | None) -> HTMLResponse:
+    contact = f"please contact {html.escape(merchant)}"
+    if visit.state is None:
+        return _page(merchant, "Link not valid", "<p id='link' data-state='unknown'>This link "
+                     f"is not valid. If you copied it from an email, check it is complete, or "
+                     f"{contact} for a new one.</p>", 404)  # fmt: skip
+    if visit.state == rules.State.USED:
+        if visit.just_used:
+            again = (" We will try the declined payment again within minutes."
+                     if visit.retrying else "")  # fmt: skip
+            return _page(merchant, "Card updated", "<p id='link' data-state='updated'>Thank "
+                         f"you: your {html.escape(visit.new_card)} is now on file and replaces "
+                         f"your {html.escape(visit.card)}.{again}</p>")  # fmt: skip
+        return _page(merchant, "Link already used", "<p id='link' data-state='used'>This link "
+                     f"was already used: your {html.escape(visit.new_card)} is on file. Each "
+                     f"link works once; {contact} if you need to change the card again.</p>",
+                     410)  # fmt: skip
+    if visit.state == rules.State.REPLACED:
+        return _page(merchant, "Card already changed", "<p id='link' data-state='replaced'>"
+                     f"The {html.escape(visit.card)} this link was for is no longer on file, "
+                     f"so the link no longer works; {contact} if you need help.</p>", 410)
+    if visit.state == rules.State.EXPIRED:
+        return _page(merchant, "Link expired", "<p id='link' data-state='expired'>This link "
+                     f"has expired; {contact} for a new one.</p>", 410)  # fmt: skip
+    message = (f"<p role='alert' id='message'>{html.escape(visit.message)}</p>"
+               if visit.message else "")  # fmt: skip
+    if visit.session_secret is None or sandbox is None:
+        return _page(merchant, "Update your card", message or "<p>Please try again later.</p>",
+                     503)  # fmt: skip
+    return _page(merchant, "Update your card", (
+        f"<p id='link' data-state='open'>Enter a new card to replace your "
+        f"{html.escape(visit.card)}. It will be used for the same payments, as you agreed."
+        f"</p>{message}{_checkout(token, visit.session_secret, sandbox)}"
+    ))  # fmt: skip
+
+
+def _checkout(token: str, secret: str, sandbox: str) -> str:
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(sandbox))
+    init = json.dumps({"type": "toast-checkout:init", "sessionSecret": secret})
+    action = html.escape(f"{rules.PATH}/{token}/done", quote=True)
+    return (
+        f"<iframe name='toast-checkout' title='Card details' src='{html.escape(sandbox)}"
+        f"/__sandbox__/checkout'></iframe><form id='done' method='post' action='{action}'>"
+        "<input type='hidden' name='brand'><input type='hidden' name='last_four'>"
+        "<input type='hidden' name='exp_month'><input type='hidden' name='exp_year'></form>"
+        "<script>(function(){var frame=document.querySelector('iframe');"
+        f"var origin={json.dumps(origin)};"
+        "window.addEventListener('message',function(e){if(e.origin!==origin)return;"
+        "var d=e.data||{};"
+        f"if(d.type==='toast-checkout:ready'){{frame.contentWindow.postMessage({init},origin);}}"
+        "if(d.type==='toast-checkout:result'&&d.result&&!d.result.error){"
+        "var f=document.getElementById('done'),c=d.result.card||{},x=c.expiry||{};"
+        "f.brand.value=c.brand||'';f.last_four.value=c.lastFour||'';"
+        "f.exp_month.value=x.month||'';f.exp_year.value=x.year||'';f.submit();}});})();"
+        "</script>"
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    parsed = parse_qs((await request.body()).decode(errors="replace"))
+    return {key: values[0] for key, values in parsed.items()}
+
+
+def _card(form: dict[str, str]) -> CardIn | None:
+    try:
+        return CardIn(brand=form.get("brand", ""), last_four=form.get("last_four", ""),
+                      exp_month=int(form.get("exp_month", "0")),
+                      exp_year=2000 + int(form.get("exp_year", "0")[-2:]))  # fmt: skip
+    except ValueError:
+        return None
