@@ -116,7 +116,9 @@ class Dispatcher:
                     return await self.deliver(message)
                 return await self.send(message)
 
-        async with hook_send.client(hooks.timeout_s) as self.http:
+        if not any(m.channel == hook_rules.WEBHOOK for m in claimed):
+            return sum(await asyncio.gather(*(one(m) for m in claimed)))
+        async with hook_send.client(hooks.timeout_s) as self.http:  # only when one is due
             return sum(await asyncio.gather(*(one(m) for m in claimed)))
 
     async def deliver(self, message: Message) -> bool:
