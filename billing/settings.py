@@ -6,13 +6,23 @@ calls ``load_settings()`` once and passes the result down; nothing here is modul
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -187,6 +197,20 @@ MessageKindName = Literal[
 ]
 
 
+class PlanMessages(BaseModel):
+    """One plan's message settings (keyed by plan code in ``notify.plans``); unset fields
+    inherit the global ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds_off: list[MessageKindName] | None = Field(
+        None, description="Kinds switched off for this plan (replaces notify.kinds_off)"
+    )
+    reminder_days: int | None = Field(
+        None, ge=1, le=60, description="Days before a charge to remind (replaces the global)"
+    )
+
+
 class NotifySettings(BaseModel):
     """Customer messages: which kinds go out, how they read, and how the dispatcher retries."""
 
@@ -218,6 +242,14 @@ class NotifySettings(BaseModel):
     max_attempts: int = Field(8, ge=1, le=50, description="Send attempts before a message fails")
     retry_base_s: float = Field(30.0, gt=0, description="First retry delay (doubles each time)")
     retry_max_s: float = Field(3_600.0, gt=0, description="Largest retry delay")
+    plans: dict[str, PlanMessages] = Field(
+        default_factory=dict,
+        description="Per plan code: {kinds_off, reminder_days}, e.g. "
+        '{"wine": {"reminder_days": 7}}',
+    )
+    link_secret: SecretStr | None = Field(
+        None, description="Signs the unsubscribe links in messages (default: derived from api_key)"
+    )
 
     @field_validator("expiring_card_days")
     @classmethod
@@ -256,6 +288,17 @@ class NotifySettings(BaseModel):
         return value
 
 
+class WebhookSettings(BaseModel):
+    """Signed webhooks to the merchant's systems (Standard Webhooks): how deliveries retry."""
+
+    timeout_s: float = Field(10.0, gt=0, le=120, description="HTTP timeout of one delivery")
+    retry_hours: float = Field(
+        24.0, gt=0, le=24 * 14, description="Retry a failing delivery this long, then dead letter"
+    )
+    retry_base_s: float = Field(30.0, gt=0, description="First retry delay (doubles, jittered)")
+    retry_max_s: float = Field(3_600.0, gt=0, description="Largest retry delay")
+
+
 class BillingSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -277,6 +320,7 @@ class BillingSettings(BaseSettings):
     dunning: DunningSettings = Field(default_factory=DunningSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -410,6 +454,15 @@ def describe_validation_error(exc: ValidationError) -> str:
         msg = str(err["msg"]).removeprefix("Value error, ")
         lines.append(f"invalid setting {dotted} ({env}): {msg}")
     return "; ".join(lines)
+
+
+def link_secret(settings: BillingSettings) -> str:
+    """The key of signed links to members: ``notify.link_secret``, else derived from the API
+    key (HMAC-SHA256 with a fixed label: the API key cannot be read back from it)."""
+    if settings.notify.link_secret is not None:
+        return settings.notify.link_secret.get_secret_value()
+    key = settings.api_key.get_secret_value().encode()
+    return hmac.new(key, b"billing.notify.link_secret", hashlib.sha256).hexdigest()
 
 
 def settings_table() -> list[tuple[str, str, str, str]]:

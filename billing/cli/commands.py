@@ -71,6 +71,8 @@ COMMANDS = {spec.name: spec for spec in (
          SETUP),
     Spec("reservations", "billing.cli.reservations_cmd:app", "Reservations: the fee each one "
          "owes and why; lower or waive it; export dispute evidence.", MEMBERS),
+    Spec("webhooks", "billing.cli.webhooks_cmd:app",
+         "Webhooks: signed event notifications to the merchant's own systems.", INSIGHT),
     Spec("locations", "billing.cli.locations_cmd:app",
          "Locations: a name (and time zone) for each Toast location GUID.", SETUP),
     Spec("run", "billing.cli.engine_cmd:run", "Start the worker: its lanes run on intervals "

@@ -14,7 +14,7 @@ from billing.cli.context import settings_or_exit
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import FakeClock, SystemClock
 from billing.errors import DomainError, NotFound
-from billing.notify import dispatcher, outbox, render, rules
+from billing.notify import dispatcher, hook_rules, hook_send, outbox, render, rules
 from billing.store.tables import Message
 
 app = typer.Typer(help="Customer messages: receipts, reminders, decline notices (the outbox).",
@@ -74,7 +74,10 @@ def show(
         message = session.get(Message, message_id)
         if message is None:
             raise NotFound(f"message {message_id} does not exist", field="message_id")
-    text = render.Renderer(settings.notify).render(message.kind, message.context).text
+    if message.channel == hook_rules.WEBHOOK:  # a webhook carries its JSON body as it is
+        text = hook_send.encode(message.context.get("body", {}))
+    else:
+        text = render.Renderer(settings.notify).render(message.kind, message.context).text
     if json_out:
         output.print_json({**output.plain(message), **({"body": text} if body else {})})
         return

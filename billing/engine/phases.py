@@ -38,7 +38,7 @@ from billing.domain.states import (
 from billing.engine import deadlines, recovery
 from billing.engine.jobs import ChargeJob
 from billing.errors import InvalidTransition, NotFound
-from billing.store import door, events, hot, leases
+from billing.store import door, events, hot, leases, notices
 from billing.store.db import Store
 from billing.store.tables import (
     Attempt,
@@ -107,6 +107,7 @@ def begin_due(
             if r.source is not None and r.id not in blocked:
                 why = door.veto(Session(bind=conn), r.id, r.source, now=now)
                 blocked |= {r.id: why} if why is not None else {}
+        blocked |= notices.unmet(Session(bind=conn), [r.id for r in rows if r.id not in blocked])
         ready = [r for r in rows if r.id not in blocked]
         if blocked:
             held = [r for r in rows if r.id in blocked]

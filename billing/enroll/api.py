@@ -47,6 +47,7 @@ from billing.errors import (
 )
 from billing.events import api as events_api
 from billing.links import pages as links_pages
+from billing.notify import unsubscribe_page
 from billing.reservations import api as reservations_api
 from billing.settings import BillingSettings, api_key_problem
 from billing.store.db import Store
@@ -130,6 +131,7 @@ def create_app(
                        dependencies=[Depends(authenticate)])  # fmt: skip
     _handlers(app)
     docs.mount(app, access=settings.docs_access, key=key)
+    unsubscribe_page.mount(app, settings=settings, store=store, clock=clock)
     links_pages.mount(app, settings=settings, run=run)  # members' card-update links
     app.add_middleware(edges.Edges, max_body_bytes=settings.serve.max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: it times and logs every answer, 413s included

@@ -138,6 +138,8 @@ def advice_for(attempt: Attempt | None, reason: str | None = None) -> str:
             "the card on file has expired: ask the customer for a new card (replace card); "
             "the charge is then collected at once, or write it off: billing charges cancel ID"
         )
+    if reason is not None and reason.startswith("required notice not sent"):
+        return f"{reason} (a retry sends it without the notice)"
     if reason is not None and "standing instruction type" in reason:
         return (
             f"{reason}: the charge is outside the mandate's consent; cancel it (billing "

@@ -11,20 +11,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import socket
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import httpx
 import jinja2
 
-from billing.clock import Clock
+from billing.clock import Clock, SystemClock
 from billing.errors import DuplicateKey
 from billing.links import tokens
-from billing.notify import compose, expiring, outbox, reminders, render, rules, smtp
-from billing.settings import BillingSettings
+from billing.notify import (
+    compose,
+    endpoints,
+    expiring,
+    hook_rules,
+    hook_send,
+    outbox,
+    reminders,
+    render,
+    rules,
+    smtp,
+    unsubscribe,
+)
+from billing.settings import BillingSettings, link_secret
 from billing.store.db import Store
-from billing.store.tables import Message
+from billing.store.tables import Message, WebhookEndpoint
 
 log = logging.getLogger("billing.notify")
 T = TypeVar("T")
@@ -38,46 +52,102 @@ def owner_name() -> str:
 async def dispatch_once(
     store: Store, clock: Clock, settings: BillingSettings, *,
     transport: smtp.Transport | None = None, owner: str | None = None,
+    jitter: Callable[[], float] = random.random, wall: Clock | None = None,
 ) -> int:  # fmt: skip
-    """One pass: reminders and expiring-card notices now due, new events into messages,
-    then send what is due.
+    """One pass: reminders and expiring-card notices now due, new events into messages (and
+    webhook deliveries), then send what is due.
 
-    Returns the number of messages the relay accepted in this pass."""
+    Returns the number of messages the relay (or a webhook endpoint) accepted in this pass.
+    ``wall`` stamps webhook-timestamp (receivers compare it with their own clock, so it is
+    the real time even when ``clock`` is simulated)."""
     if not settings.notify.enabled:
         return 0
     dispatcher = Dispatcher(store, clock, settings, transport or smtp.SmtpTransport(settings.mail),
-                            owner or owner_name())  # fmt: skip
+                            owner or owner_name(), jitter=jitter, wall=wall)  # fmt: skip
     return await dispatcher.pass_once()
+
+
+async def deliver_now(
+    store: Store, clock: Clock, settings: BillingSettings, message_id: int, *,
+    wall: Clock | None = None,
+) -> bool:  # fmt: skip
+    """Deliver one pending webhook message now (``billing webhooks test``); True: a 2xx."""
+    owner = owner_name()
+    dispatcher = Dispatcher(store, clock, settings, smtp.SmtpTransport(settings.mail), owner,
+                            wall=wall)  # fmt: skip
+    message = await asyncio.to_thread(outbox.claim_one, store, message_id, now=clock.now(),
+                                      owner=owner)  # fmt: skip
+    if message is None:
+        return False
+    async with hook_send.client(settings.webhooks.timeout_s) as dispatcher.http:
+        return await dispatcher.deliver(message)
 
 
 class Dispatcher:
     def __init__(
         self, store: Store, clock: Clock, settings: BillingSettings, transport: smtp.Transport,
-        owner: str,
+        owner: str, *, jitter: Callable[[], float] = random.random, wall: Clock | None = None,
     ) -> None:  # fmt: skip
         self.store, self.clock, self.settings = store, clock, settings
         self.notify, self.transport, self.owner = settings.notify, transport, owner
         self.renderer = render.cached(settings.notify)
+        self.jitter, self.wall = jitter, wall or SystemClock()
+        self.http: httpx.AsyncClient | None = None
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, self.store, *args, **kwargs)
 
     async def pass_once(self) -> int:
         now = self.clock.now()
-        if rules.Kind.REMINDER not in self.notify.kinds_off:
-            await self._scan(reminders.scan, now=now, days=self.notify.reminder_days)
+        # Always: a plan may switch reminders on, and required notices are checked either way.
+        await self._scan(reminders.scan, now=now, notify=self.notify)
         if rules.Kind.EXPIRING_CARD not in self.notify.kinds_off:
             await self._scan(expiring.scan, now=now, notify=self.notify)
-        while await self._db(outbox.enqueue, now=now, notify=self.notify) >= self.notify.batch_size:
+        hooks = self.settings.webhooks
+        while await self._db(outbox.enqueue, now=now, notify=self.notify,
+                             hooks=hooks) >= self.notify.batch_size:  # fmt: skip
             pass
         claimed = await self._db(outbox.claim, now=now, owner=self.owner, notify=self.notify)
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(message: Message) -> bool:
             async with gate:
+                if message.channel == hook_rules.WEBHOOK:
+                    return await self.deliver(message)
                 return await self.send(message)
 
-        return sum(await asyncio.gather(*(one(m) for m in claimed)))
+        if not any(m.channel == hook_rules.WEBHOOK for m in claimed):
+            return sum(await asyncio.gather(*(one(m) for m in claimed)))
+        async with hook_send.client(hooks.timeout_s) as self.http:  # only when one is due
+            return sum(await asyncio.gather(*(one(m) for m in claimed)))
+
+    async def deliver(self, message: Message) -> bool:
+        """Post one claimed webhook delivery; True when the endpoint answered 2xx."""
+        mid = message.id or 0
+        target = await self._db(_endpoint, endpoints.endpoint_id(message.recipient))
+        if target is None or not target.enabled or target.removed_at is not None:
+            await self._db(outbox.dead, mid, (rules.Status.CLAIMED,), self.owner,
+                           now=self.clock.now(), why="the endpoint was removed")  # fmt: skip
+            return False
+        payload = hook_send.encode(message.context["body"])
+        if not await self._db(outbox.start_sending, mid, owner=self.owner, now=self.clock.now(),
+                              subject=message.kind, provider_id=message.provider_id or ""):
+            self._log("message_claim_lost", message)
+            return False
+        assert self.http is not None
+        outcome = await hook_send.post(
+            self.http, target.url, secret=target.secret, webhook_id=message.provider_id or "",
+            at=self.wall.now(), payload=payload,
+        )  # fmt: skip
+        if outcome.delivered:
+            await self._db(outbox.sent, mid, now=self.clock.now())
+            self._log("webhook_delivered", message, detail=outcome.detail)
+            return True
+        await self._db(outbox.not_delivered, message, owner=self.owner, now=self.clock.now(),
+                       error=outcome.detail, hooks=self.settings.webhooks,
+                       jitter=self.jitter())  # fmt: skip
+        self._log("webhook_not_delivered", message, detail=outcome.detail)
+        return False
 
     async def _scan(self, fn: Callable[..., int], **kwargs: Any) -> None:
         """A notice scan; another dispatcher creating the same notice first is not an error
@@ -95,6 +165,10 @@ class Dispatcher:
             url = await self._db(tokens.for_message, message, now=self.clock.now(),
                                  serve=self.settings.serve)  # fmt: skip
             context = context | ({"update_url": url} if url else {})
+        if message.kind == rules.Kind.REMINDER and context.get("unsubscribable"):
+            context = context | {"unsubscribe_url": unsubscribe.url(
+                self.settings.serve.public_url, link_secret(self.settings),
+                message.customer_id or 0, rules.Kind.REMINDER)}  # fmt: skip
         try:
             rendered = self.renderer.render(message.kind, context)
         except (jinja2.TemplateError, KeyError, ValueError) as exc:
@@ -104,6 +178,9 @@ class Dispatcher:
             merchant=self.notify.merchant_name, at=self.clock.now(),
             msgid=compose.message_id(mid, message.event_id, self.settings.mail.from_address),
         )  # fmt: skip
+        if context.get("unsubscribe_url"):  # RFC 8058 one-click (a POST to the link)
+            email["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
         async def before_data() -> bool:
             return await self._db(outbox.start_sending, mid, owner=self.owner,
@@ -135,3 +212,8 @@ class Dispatcher:
     def _log(self, action: str, message: Message, **extra: object) -> None:
         log.info(action, extra={"action": action, "message_id": message.id, "kind": message.kind,
                                 "event_id": message.event_id, **extra})  # fmt: skip
+
+
+def _endpoint(store: Store, endpoint_id: int) -> WebhookEndpoint | None:
+    with store.transaction() as session:
+        return session.get(WebhookEndpoint, endpoint_id)

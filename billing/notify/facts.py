@@ -37,7 +37,17 @@ def gather(session: Session, event: Event, kind: Kind, notify: NotifySettings) -
     if rows is None or not rows.customer.email:
         return None
     context = _common(rows, event, notify) | _specific(rows, event, kind)
+    if kind == Kind.REMINDER:
+        context |= _reminder_terms(event)
     return Facts(customer=rows.customer, context=context)
+
+
+def _reminder_terms(event: Event) -> dict[str, Any]:
+    """A required notice says why it is sent and can be refused by nobody; any other reminder
+    gets an unsubscribe link when it is sent (signed, made then: never stored)."""
+    if event.data.get("required"):
+        return {"required_why": event.data.get("required_why"), "unsubscribable": False}
+    return {"required_why": None, "unsubscribable": True}
 
 
 def _charge_rows(session: Session, event: Event) -> _Rows | None:

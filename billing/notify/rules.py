@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from billing.domain import notice
+
 
 class Kind(StrEnum):
     RECEIPT = "receipt"  # after every paid charge (Mastercard: with cancel instructions)
@@ -38,6 +40,7 @@ class Status(StrEnum):
     SENT = "sent"  # the relay accepted it
     FAILED = "failed"  # refused for good, or attempts used up: never sent
     UNKNOWN = "unknown"  # the body was sent without an answer: maybe delivered, never re-sent
+    DEAD = "dead"  # a webhook not delivered within its retry window (a dead letter)
 
 
 EMAIL = "email"
@@ -96,8 +99,7 @@ def reminder_due(*, due_at: datetime, now: datetime, days: int) -> bool:
     return due_at - timedelta(days=days) <= now < due_at
 
 
-def reminder_key(subscription_id: int, cycle: int) -> str:
-    return f"subscription:{subscription_id}:cycle:{cycle}"
+reminder_key = notice.reminder_key  # the engine reads the same rows (billing.store.notices)
 
 
 def full_year(exp_year: int) -> int:

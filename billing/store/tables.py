@@ -428,6 +428,8 @@ class Message(SQLModel, table=True):
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
     sent_at: datetime | None = _utc(nullable=True)
+    # Webhooks only: retried until this instant, then a dead letter (email: attempts bound it).
+    retry_until: datetime | None = _utc(nullable=True)
 
 
 class Notice(SQLModel, table=True):
@@ -441,6 +443,39 @@ class Notice(SQLModel, table=True):
     kind: str = Field(sa_type=String(32), max_length=32)
     key: str = Field(max_length=120)
     event_id: int = Field(foreign_key="event.id")
+    created_at: datetime = _utc()
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A merchant's URL that receives signed webhooks (Standard Webhooks) for some event types.
+
+    ``secret`` (``whsec_`` + base64) signs every delivery; it is shown once, when the endpoint
+    is added, and never printed again. A removed endpoint keeps its row (its deliveries name
+    it) and receives nothing more."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    event_types: list[str] = Field(default_factory=list, sa_type=JSON)
+    secret: str = Field(max_length=100)
+    enabled: bool = True
+    created_at: datetime = _utc()
+    removed_at: datetime | None = _utc(nullable=True)
+
+
+class MessageOptOut(SQLModel, table=True):
+    """A member who asked not to get one kind of message (only reminders can be refused:
+    receipts and required notices are always sent)."""
+
+    __tablename__ = "message_opt_out"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "kind", name="uq_message_opt_out_customer_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    kind: str = Field(sa_type=String(32), max_length=32)
     created_at: datetime = _utc()
 
 
