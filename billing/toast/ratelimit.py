@@ -1,4 +1,4 @@
-"""Per-location request limiter, counted at send time, so Toast's limits hold as its server sees them.
+"""Per-location request limiter, counted at send time, so Toast's limits hold as it sees them.
 
 Toast limits each API client to 20 requests/second **and** 10,000 requests/15 minutes per
 restaurant location (the ``Toast-Restaurant-External-ID`` header selects the bucket); calls
@@ -141,6 +141,9 @@ class RateLimiter:
     def __repr__(self) -> str:
         limits = ", ".join(f"{lim.count}/{lim.window_s:g}s" for lim in self._limits)
         return f"RateLimiter({limits})"
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
 
     @property
     def window_s(self) -> float:
