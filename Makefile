@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export PG_TEST_URL
+# pytest-xdist workers; each gets its own PostgreSQL database (PG_TEST_URL + _gwN)
+TEST_WORKERS ?= auto
 
 .PHONY: install lint test test-fast demo bench bench-scale clean postgres browser
 
@@ -27,7 +29,7 @@ browser:
 	@bash scripts/ensure-chromium.sh
 
 test: lint postgres browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test-fast: install
 	$(BIN)/pytest -q -x -m "not slow"
@@ -38,6 +40,7 @@ demo: install
 bench: install
 	$(BIN)/python bench/sandbox_throughput.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/startup.py
 
 # Not part of `make test` (it seeds 1M members): PG_BENCH_URL names a scratch database whose
 # public schema is dropped. SCALE_SIZES=100000 runs the small size only.

@@ -15,7 +15,11 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
-PG_TEST_URL = os.environ.get("PG_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_BASE_URL = os.environ.get("PG_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# Under pytest-xdist each worker has its own database (test_gw0, test_gw1, ...): the tests drop
+# and recreate the public schema, so two workers must never share one.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+PG_TEST_URL = f"{PG_BASE_URL}_{XDIST_WORKER}" if XDIST_WORKER else PG_BASE_URL
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -8,16 +8,35 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from billing.store import migrate
-from tests.conftest import IN_CI, PG_TEST_URL
+from tests.conftest import IN_CI, PG_BASE_URL, PG_TEST_URL
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+def _create_worker_database() -> None:
+    """An xdist worker's own database, created from the base one the first time."""
+    if PG_TEST_URL == PG_BASE_URL:
+        return
+    name = make_url(PG_TEST_URL).database
+    engine = create_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT",
+                           connect_args={"connect_timeout": 3})  # fmt: skip
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if found.first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        pass  # no server: pg_available_or_skip says so
+    finally:
+        engine.dispose()
+
+
 def pg_available_or_skip() -> str:
+    _create_worker_database()
     engine = create_engine(PG_TEST_URL, connect_args={"connect_timeout": 3})
     try:
         with engine.connect() as conn:

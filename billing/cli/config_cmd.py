@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +85,18 @@ def config(
             for (s, v, src, e, m), (_, _, d, _) in zip(rows, table, strict=True)
         ], indent=2))  # fmt: skip
         return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    typer.echo(plain_table(("setting", "value", "source", "environment variable", "meaning"),
+                           rows))  # fmt: skip
 
-    shown = Table(title="Settings", title_justify="left")
-    for column in ("setting", "value", "source", "environment variable", "meaning"):
-        shown.add_column(column)
-    for row in rows:
-        shown.add_row(*(Text(cell) for cell in row))  # a value is never read as markup
-    console = Console()
-    (console if console.is_terminal else Console(width=240)).print(shown)
+
+def plain_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    """Aligned columns, the last one unpadded. Plain text, not a Rich table: drawing 60 rows
+    with Rich cost half of the command's start-up budget (0.16 s of CPU)."""
+    cells = [header, *rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header) - 1)]
+    lines = []
+    for row in cells:
+        padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*padded, row[-1]]).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(header[-1]))
+    return "\n".join(lines)

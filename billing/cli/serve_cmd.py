@@ -65,6 +65,6 @@ def serve(
             app = build_app(settings, store, SystemClock(), with_demo_site=with_demo_site)
         except BillingError as exc:
             fail(exc.message)
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)  # billing.access
     finally:
         store.dispose()

@@ -38,7 +38,7 @@ from billing.domain.states import (
 from billing.engine import deadlines, recovery
 from billing.engine.jobs import ChargeJob
 from billing.errors import InvalidTransition, NotFound
-from billing.store import events, hot, leases
+from billing.store import door, events, hot, leases
 from billing.store.db import Store
 from billing.store.tables import (
     Attempt,
@@ -284,6 +284,9 @@ def paid(
             conn, now=now, entity="charge", entity_id=job.charge_id, type="charge_paid",
             attempt_id=job.attempt_id, amount_cents=job.amount_cents,
         )  # fmt: skip
+        if charge.source is not None:  # its package decides when the consent ends
+            _tell_source(Session(bind=conn), job.charge_id, "paid", now)
+            return None
         if charge.subscription_id is None:
             return _one_off_paid(Session(bind=conn), charge.mandate_id)
         sub = conn.execute(hot.SUBSCRIPTION_CYCLE_PAID, {"id": charge.subscription_id}).one()
@@ -294,10 +297,20 @@ def paid(
         return _completed(Session(bind=conn), charge.subscription_id, charge.mandate_id, now)
 
 
+def _tell_source(session: Session, charge_id: int, what: str, now: datetime) -> None:
+    door.changed(session, _get(session, Charge, charge_id), what, now=now)
+
+
 def _one_off_paid(session: Session, mandate_id: int) -> MandateToRevoke | None:
-    """A one-off fee: an UNSCHEDULED mandate's purpose ends with it."""
+    """A one-off fee: an UNSCHEDULED mandate's purpose ends with it, unless another fee on
+    the same mandate is still open (it is revoked by the maintain lane after the last one)."""
     mandate = _get(session, Mandate, mandate_id)
-    return _revocation(mandate) if mandate.standing_instruction == "UNSCHEDULED" else None
+    if mandate.standing_instruction != "UNSCHEDULED":
+        return None
+    still_open = select(Charge.id).where(
+        Charge.mandate_id == mandate_id, col(Charge.status).in_(lifecycle.OPEN_CHARGES)
+    )
+    return None if session.exec(still_open.limit(1)).first() is not None else _revocation(mandate)
 
 
 def _completed(
@@ -374,12 +387,16 @@ def declined(
             attempts_last_30d=charge.attempt_count,
         )
         _apply_dunning(session, charge, decision, now, policy)
+        if charge.source is not None:
+            door.changed(session, charge, charge.status, now=now)
 
 
 def _plan_policy(
     session: Session, charge: Charge, policy: dunning.DunningPolicy
 ) -> dunning.DunningPolicy:
     """The plan's own retry schedule, where it overrides the configured one."""
+    if charge.source is not None:
+        return door.policy(session, charge, policy)
     if charge.subscription_id is None:
         return policy
     sub = _get(session, Subscription, charge.subscription_id)

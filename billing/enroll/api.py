@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from billing.clock import Clock
 from billing.enroll import accounts, docs, edges, present, service
+from billing.enroll.access_log import AccessLog
 from billing.enroll.models import (
     CustomerSubscriptions,
     EnrollmentComplete,
@@ -122,6 +123,7 @@ def create_app(
     _handlers(app)
     docs.mount(app, access=settings.docs_access, key=key)
     app.add_middleware(edges.Edges, max_body_bytes=settings.serve.max_body_bytes)
+    app.add_middleware(AccessLog)  # outermost: it times and logs every answer, 413s included
     if with_demo_site:
         from billing.enroll import demo_site
 

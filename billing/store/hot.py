@@ -61,7 +61,7 @@ CHARGE_PAID = _instants(
     f"UPDATE charge SET status = '{ChargeStatus.PAID}', settled_at = :now, "
     "lease_owner = NULL, lease_expires_at = NULL "
     f"WHERE id = :id AND status IN ({_sources(lifecycle.CHARGE, ChargeStatus.PAID, keep=False)}) "
-    "RETURNING subscription_id, mandate_id",
+    "RETURNING subscription_id, mandate_id, source",
     "now",
 )
 SUBSCRIPTION_CYCLE_PAID = text(
@@ -130,8 +130,9 @@ ENDED_MANDATES = text(
     "('scheduled', 'processing', 'retry_scheduled', 'needs_attention') LIMIT 1 OFFSET 0) "
     "AND NOT EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id AND s.status IN "
     "('pending_mandate', 'active', 'past_due', 'paused') LIMIT 1 OFFSET 0) "
-    "AND CASE WHEN m.standing_instruction = 'UNSCHEDULED' THEN EXISTS (SELECT 1 FROM charge c "
+    "AND (m.purpose_ended_at IS NOT NULL OR "
+    "CASE WHEN m.standing_instruction = 'UNSCHEDULED' THEN EXISTS (SELECT 1 FROM charge c "
     "WHERE c.mandate_id = m.id AND c.status = 'paid' LIMIT 1 OFFSET 0) "
-    "ELSE EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id LIMIT 1 OFFSET 0) END "
+    "ELSE EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id LIMIT 1 OFFSET 0) END) "
     "ORDER BY m.id LIMIT :limit"
 )

@@ -38,6 +38,10 @@ BILLABLE_PREDICATE = "status IN ({})".format(
 )
 # Mandates the engine may still charge or revoke (the reconciler's ended-purpose scan).
 LIVE_MANDATE_PREDICATE = "status = 'active' AND toast_mandate_id IS NOT NULL"
+# Live mandates whose purpose a business package has declared ended (``door.end_purpose``).
+PURPOSE_ENDED_PREDICATE = (
+    "status = 'active' AND toast_mandate_id IS NOT NULL AND purpose_ended_at IS NOT NULL"
+)
 PENDING_ENROLLMENT_PREDICATE = "status = 'pending'"
 
 
@@ -83,6 +87,12 @@ class Mandate(SQLModel, table=True):
             sqlite_where=text(LIVE_MANDATE_PREDICATE),
             postgresql_where=text(LIVE_MANDATE_PREDICATE),
         ),
+        Index(
+            "ix_mandate_purpose_ended",
+            "id",
+            sqlite_where=text(PURPOSE_ENDED_PREDICATE),
+            postgresql_where=text(PURPOSE_ENDED_PREDICATE),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -100,6 +110,9 @@ class Mandate(SQLModel, table=True):
     replaced_by_id: int | None = Field(default=None, foreign_key="mandate.id")
     created_at: datetime = _utc()
     revoked_at: datetime | None = _utc(nullable=True)
+    # Set by the business package that owns the consent when its purpose ends (an event paid
+    # in full, a reservation closed): the engine revokes the mandate once nothing is in flight.
+    purpose_ended_at: datetime | None = _utc(nullable=True)
 
 
 class Plan(SQLModel, table=True):
@@ -191,6 +204,8 @@ class Charge(SQLModel, table=True):
             postgresql_where=text("lease_expires_at IS NOT NULL"),
         ),
         Index("ix_charge_mandate_id_status", "mandate_id", "status"),
+        # The narrow door (``billing.store.door``): one charge per business object and key.
+        UniqueConstraint("source", "source_key", name="uq_charge_source_source_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -204,6 +219,10 @@ class Charge(SQLModel, table=True):
     check_item: str = Field(default="Subscription", max_length=200)
     reason: str | None = Field(default=None, max_length=200)
     request_key: str | None = Field(default=None, max_length=64)
+    # Which business package made the charge ("club", "event", "reservation") and its key
+    # there; both null for the engine's own subscription and one-off charges.
+    source: str | None = Field(default=None, sa_type=String(16), max_length=16)
+    source_key: str | None = Field(default=None, max_length=128)
     status: str = _status("scheduled")
     due_at: datetime = _utc()
     next_attempt_at: datetime = _utc()

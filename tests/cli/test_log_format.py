@@ -81,10 +81,16 @@ def test_serve_logs_web_server_lines_as_json_without_escape_codes(cli: Cli) -> N
     with billing(cli, "serve", "--port", str(port), terminal=False) as out:
         started = out.wait_for("Uvicorn running on")
         assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=WAIT_S).status_code == 200
-        access = out.wait_for("GET /openapi.json")
+        access = out.wait_for("GET /openapi.json 200")
+        member = f"http://127.0.0.1:{port}/v1/customers/ann.lee@example.com/subscriptions?x=1"
+        assert httpx.get(member, timeout=WAIT_S).status_code == 401
+        routed = out.wait_for("GET /v1/customers/{customer_ref}/subscriptions 401")
     assert all(is_json(line) for line in out.seen), out.seen
     assert json.loads(started)["logger"] == "uvicorn.error"
-    assert json.loads(access)["logger"] == "uvicorn.access"
+    assert json.loads(access)["logger"] == "billing.access"
+    assert json.loads(routed)["logger"] == "billing.access"
+    # The access log names routes, never the path a client sent (emails, link tokens).
+    assert not [line for line in out.seen if "ann.lee" in line or "x=1" in line], out.seen
     assert not [line for line in out.seen if "\x1b" in line or "\\u001b" in line]
 
 
