@@ -15,7 +15,7 @@ How:
 - a worker claims due charges, read-backs, revocations and pending enrollments only at the
   locations it owns, and its limiter runs *coordinated*: a request on any other location is
   refused before it is sent (``ToastLocationNotOwned``), nor is one sent once the lease is
-  about to lapse (``STOP_EARLY_S`` before it);
+  about to lapse (``STOP_EARLY_S``, at most a quarter lease, before it);
 - a new owner sends nothing before the previous owner's lease ended plus one sliding window
   (plus ``HANDOVER_MARGIN_S``), and it loads the previous owner's 15-minute send log (10 s
   buckets, written on every renewal; after a crash, the worst the previous owner may have sent
@@ -26,7 +26,8 @@ How:
   finishes on the worker that started it. If a lease lapses anyway (a stalled worker), its
   requests are refused unsent and the attempts go to the new owner's rescue lane.
 
-Renewal runs on the heartbeat lane and at most every ``REFRESH_S`` from the lanes that claim.
+Renewal runs on the heartbeat lane (and while a stopping worker drains), and at most every
+``REFRESH_S`` from the lanes that claim.
 Lease instants are wall-clock UTC (hosts must keep their clocks in sync: NTP); the limiter
 works in monotonic seconds, converted at each refresh.
 """
@@ -126,6 +127,7 @@ class Ownership:
         self.limiter = limiter
         self.owner = owner
         self.lease = timedelta(seconds=lease_s)
+        self.stop_early_s = min(STOP_EARLY_S, lease_s / 4)
         self.wall = wall or SystemClock()
         self.on_taken = on_taken
         self.owned: set[str] = set()
@@ -140,9 +142,12 @@ class Ownership:
         """Locations where this worker may start new work."""
         return sorted(self.owned - self.leaving)
 
-    async def refresh(self, busy: set[str], *, force: bool = False) -> None:
-        """Beat, renew, give up surplus locations that are idle, take free ones (one short
-        transaction; in a thread on PostgreSQL)."""
+    async def refresh(
+        self, busy: set[str], *, business_now: datetime, force: bool = False, take: bool = True
+    ) -> None:
+        """Beat, renew, give up surplus locations that are idle, take free ones (unless not
+        ``take``: a stopping worker) in one short transaction (in a thread on PostgreSQL).
+        ``business_now``: the engine's clock, which says what work is due."""
         async with self._lock:
             mono = self.limiter.monotonic()
             if not force and mono - self._last < REFRESH_S:
@@ -153,7 +158,8 @@ class Ownership:
             logs = {loc: self._log(loc, mono, wall) for loc in self.owned}
             busy = busy | {loc for loc in self.owned if self.limiter.in_flight(loc)}
             step = await self._run(
-                self._step, now=wall, logs=logs, busy=busy, leaving=set(self.leaving)
+                self._step, now=wall, logs=logs, busy=busy, leaving=set(self.leaving), take=take,
+                due=business_now,
             )
             self._apply(step, mono=mono, wall=wall)
 
@@ -168,14 +174,15 @@ class Ownership:
 
     def _step(
         self, *, now: datetime, logs: dict[str, list[list[int]]], busy: set[str],
-        leaving: set[str],
+        leaving: set[str], due: datetime, take: bool = True,
     ) -> Step:  # fmt: skip
         me, until = self.owner, now + self.lease
         with self.store.connection() as conn:
             live = max(1, ll.beat(conn, owner=me, now=now, until=until))
-            ll.register_seen(conn, now=now)
+            ll.register_seen(conn, due=due)
             leases = ll.all_leases(conn)
-            renewed, lost = [], []
+            renewed: list[str] = []
+            lost: list[str] = []
             for loc, sends in sorted(logs.items()):
                 ok = ll.renew(conn, location=loc, owner=me, now=now, until=until, sends=sends)
                 (renewed if ok else lost).append(loc)
@@ -190,7 +197,7 @@ class Ownership:
                 ll.renew(conn, location=loc, owner=me, now=now, until=now, sends=logs[loc])
                 released.append(loc)
             mine = len(renewed) - len(released)
-            want = 0 if give else wanted(mine, total, live)
+            want = 0 if give or not take else wanted(mine, total, live)
             free = sorted(
                 (x for x in leases if x.location not in logs and x.free(now, me)),
                 key=lambda x: _spread(me, x.location),
@@ -209,7 +216,7 @@ class Ownership:
 
     def _apply(self, step: Step, *, mono: float, wall: datetime) -> None:
         self.live, self.total = step.live, step.total
-        until = mono + self.lease.total_seconds() - STOP_EARLY_S
+        until = mono + self.lease.total_seconds() - self.stop_early_s
         for loc in [*step.lost, *step.released]:
             self.limiter.disown(loc)
             self.owned.discard(loc)

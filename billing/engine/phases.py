@@ -89,15 +89,18 @@ def _move_subscription(sub: Subscription, target: SubscriptionStatus) -> None:
 
 def begin_due(
     store: Store, *, owner: str, now: datetime, lease_s: float, limit: int,
-    skip_locations: list[str] | None = None,
+    skip_locations: list[str] | None = None, only_locations: list[str] | None = None,
 ) -> list[ChargeJob]:  # fmt: skip
-    """Claim up to ``limit`` due charges (not at ``skip_locations``) and write ahead an attempt
+    """Claim up to ``limit`` due charges (not at ``skip_locations``; only at
+    ``only_locations``, the locations this worker owns, when given) and write ahead an attempt
     for each, in one transaction: a fresh externalReferenceId per attempt, committed before
     any request."""
+    if only_locations is not None and not only_locations:
+        return []
     with store.connection() as conn:
         ids = leases.claim_due(
             conn, owner=owner, now=now, lease_s=lease_s, limit=limit,
-            skip_locations=skip_locations,
+            skip_locations=skip_locations, only_locations=only_locations,
         )  # fmt: skip
         if not ids:
             return []
@@ -334,10 +337,19 @@ def _revocation(mandate: Mandate) -> MandateToRevoke | None:
     )
 
 
-def ended_mandates(store: Store, *, limit: int) -> list[MandateToRevoke]:
-    """Mandates whose purpose has ended (see ``hot.ENDED_MANDATES``), to revoke at Toast."""
+def ended_mandates(
+    store: Store, *, limit: int, locations: list[str] | None = None
+) -> list[MandateToRevoke]:
+    """Mandates whose purpose has ended (see ``hot.ENDED_MANDATES``), to revoke at Toast; only
+    at ``locations`` (the ones this worker owns) when given."""
+    if locations is not None and not locations:
+        return []
     with store.connection() as conn:
-        rows = conn.execute(hot.ENDED_MANDATES, {"limit": limit}).all()
+        if locations is None:
+            rows = conn.execute(hot.ENDED_MANDATES, {"limit": limit}).all()
+        else:
+            params = {"limit": limit, "locations": locations}
+            rows = conn.execute(hot.ENDED_MANDATES_AT, params).all()
     return [
         MandateToRevoke(
             mandate_id=row.id, toast_mandate_id=row.toast_mandate_id,

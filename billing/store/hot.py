@@ -136,3 +136,7 @@ ENDED_MANDATES = text(
     "ELSE EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id LIMIT 1 OFFSET 0) END) "
     "ORDER BY m.id LIMIT :limit"
 )
+# The same, at the locations one worker owns (``billing.engine.ownership``).
+ENDED_MANDATES_AT = text(
+    ENDED_MANDATES.text.replace("ORDER BY m.id", "AND m.location_guid IN :locations ORDER BY m.id")
+).bindparams(bindparam("locations", expanding=True))

@@ -108,9 +108,9 @@ def leave(conn: Connection, *, owner: str) -> None:
     conn.execute(_LEAVE, {"owner": owner})
 
 
-def register_seen(conn: Connection, *, now: datetime) -> None:
-    """Give every location with work a lease row (unowned, free)."""
-    locations = [row[0] for row in conn.execute(_SEEN, {"now": now}) if row[0]]
+def register_seen(conn: Connection, *, due: datetime) -> None:
+    """Give every location with work due by ``due`` (business time) a lease row (free)."""
+    locations = [row[0] for row in conn.execute(_SEEN, {"now": due}) if row[0]]
     if locations:
         statement = _REGISTER[_dialect(conn)]
         conn.execute(statement, [{"location": loc, "epoch": EPOCH} for loc in locations])
