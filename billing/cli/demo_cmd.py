@@ -173,9 +173,10 @@ def _finish(console: Console, outcome: Outcome, directory: Path, elapsed: float)
     )
     mark = "[green]OK[/]" if check.ok else "[red]FAILED[/]"
     console.print(f"{mark} {check.summary()}")
-    console.print(f"  HTML report  {page.resolve()}")
+    console.print(f"  HTML report  {page.resolve()}", soft_wrap=True)
     db = directory / "billing.db"
-    console.print(f"  database     {db.resolve()}")
-    console.print(f"  again        BILLING_DATABASE_URL=sqlite:///{db} billing report")
-    console.print(f"  engine log   {directory / 'engine.log'}")
+    console.print(f"  database     {db.resolve()}", soft_wrap=True)
+    again = f"BILLING_DATABASE_URL=sqlite:///{db} billing report"
+    console.print(f"  again        {again}", soft_wrap=True)
+    console.print(f"  engine log   {directory / 'engine.log'}", soft_wrap=True)
     console.print(f"Done in {elapsed:.1f} s ({outcome.tally.ticks} engine ticks).")

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlmodel import select
 
@@ -35,6 +36,7 @@ KILLS = 26
 SIGTERM_EVERY = 8  # iterations 7, 15, 23 stop with SIGTERM instead: 3 deploys
 HOLD_S = 4.0  # longer than any worker lives in the kill loop (at most 2 s)
 HOLDS = 6  # answers held per rule: confirms, and applies to a check
+FORCED_IN_HOLD = 3  # the first kills wait for a held answer (a random instant may miss them all)
 
 
 @pytest.fixture
@@ -62,6 +64,20 @@ def live_sandbox() -> Iterator[SandboxHandle]:
         yield handle
 
 
+def wait_for_a_hold(base_url: str, *, since: float, timeout_s: float = 120.0) -> None:
+    """Until the sandbox holds an answer to a request sent after ``since`` (the sandbox logs a
+    request before holding its answer; CLOCK_MONOTONIC is shared by the processes)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = httpx.get(f"{base_url}/__sandbox__/requests", timeout=30).json()["items"]
+        now = time.monotonic()
+        if any(r["fault"] == "held_response" and since <= r["monotonic"] <= now < r["monotonic"]
+               + HOLD_S - 0.5 for r in found):  # fmt: skip
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no answer held within {timeout_s} s of a worker's start")
+
+
 def seconds(a: str, b: str) -> float:
     return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
 
@@ -85,10 +101,15 @@ async def test_kills_and_deploys_never_duplicate_nor_void(
     for n in range(KILLS + 3):
         deploy = n % SIGTERM_EVERY == SIGTERM_EVERY - 1
         status = tmp_path / "worker.json"
+        spawned = time.monotonic()
         proc = start_worker(env, tmp_path, log, status if deploy else None)
         if deploy:  # a deploy stops a worker that runs (SIGTERM before start-up just ends it)
             wait_running(proc, status)
-        time.sleep(rng.uniform(0.6, 2.0))
+        if not deploy and len(kills) < FORCED_IN_HOLD:
+            # Forced, not hoped for: this kill waits until Toast holds an answer to this worker
+            wait_for_a_hold(live_sandbox.base_url, since=spawned)
+        else:
+            time.sleep(rng.uniform(0.6, 2.0))
         if deploy:
             assert stop(proc, timeout=90) == 0, log.read_text()[-3000:]
         else:
