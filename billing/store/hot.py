@@ -140,3 +140,13 @@ ENDED_MANDATES = text(
 ENDED_MANDATES_AT = text(
     ENDED_MANDATES.text.replace("ORDER BY m.id", "AND m.location_guid IN :locations ORDER BY m.id")
 ).bindparams(bindparam("locations", expanding=True))
+# A paid one-off fee: its mandate, and whether another fee on it is still open.
+MANDATE_OF_FEE = text(
+    "SELECT id, standing_instruction, status, toast_mandate_id, location_guid, "
+    "toast_payment_method_id FROM mandate WHERE id = :id"
+)
+OPEN_CHARGE_ON_MANDATE = text(
+    "SELECT 1 FROM charge WHERE mandate_id = :id AND status IN ("
+    + ", ".join(f"'{s}'" for s in sorted(lifecycle.OPEN_CHARGES))
+    + ") LIMIT 1"
+)

@@ -176,6 +176,8 @@ class Requester:
 
 
 def _log_attempt(call: Call, attempt: int, response: httpx.Response, latency_s: float) -> None:
+    if not log.isEnabledFor(logging.DEBUG):
+        return  # the hot path: do not build the record's fields for nothing
     log.debug(
         "%s %s -> %s in %.0f ms",
         call.method,
