@@ -86,8 +86,8 @@ async def test_three_workers_never_exceed_a_locations_limit(
     try:
         await _seed(store, control)
         env = worker_env(toast_limits, url, tick_interval_s=0.5, reconcile_interval_s=1)
-        for name in ("BILLING_TOAST__RATE_PER_SECOND",):  # Toast's limits: the defaults
-            env.pop(name)
+        for name in ("BILLING_TOAST__RATE_PER_SECOND", "BILLING_TOAST__RATE_PER_15MIN"):
+            env.pop(name)  # Toast's limits: the defaults
         workers = [
             start_worker(env, tmp_path, tmp_path / f"w{i}.log", tmp_path / f"w{i}.json")
             for i in range(3)
