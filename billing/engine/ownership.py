@@ -19,7 +19,9 @@ How:
 - a new owner sends nothing before the previous owner's lease ended plus one sliding window
   (plus ``HANDOVER_MARGIN_S``), and it loads the previous owner's 15-minute send log (10 s
   buckets, written on every renewal; after a crash, the worst the previous owner may have sent
-  since its last write is assumed). So the limits hold right after a restart or a crash too;
+  since its last write is assumed: up to ``rate_per_second`` x (lease + 1 s), 620 requests at
+  the defaults, counted for 15 minutes, so a crash loop can stall a location until they age
+  out). So the limits hold right after a restart or a crash too;
 - a location is given up only once nothing of this worker is in flight there: a surplus
   location first stops taking new work (``leaving``), and is released when its attempts have
   settled, so the rescue lane of an in-flight charge (urgent applies and read-backs) always
