@@ -8,7 +8,7 @@ export PG_TEST_URL
 # pytest-xdist workers; each gets its own PostgreSQL database (PG_TEST_URL + _gwN)
 TEST_WORKERS ?= auto
 
-.PHONY: install lint test test-fast demo bench bench-scale clean postgres browser
+.PHONY: install lint test test-fast demo bench bench-scale bench-workers clean postgres browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ SCALE_SIZES ?= 100000,1000000
 PG_BENCH_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench
 bench-scale: install postgres
 	PG_BENCH_URL="$(PG_BENCH_URL)" $(BIN)/python bench/scale.py --sizes $(SCALE_SIZES)
+
+# Not part of `make test`: 1 and 3 `billing run` workers on PostgreSQL at Toast's limits.
+# PG_WORKERS_URL names a scratch database (created if missing) whose public schema is dropped.
+PG_WORKERS_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_workers
+bench-workers: install postgres
+	PG_BENCH_URL="$(PG_WORKERS_URL)" $(BIN)/python bench/workers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis billing.db*

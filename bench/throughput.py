@@ -8,7 +8,8 @@ with injected latency:
    so the bound is ``L * 20 / 3`` charges/s. Target: >= 90% of it with zero 429s.
 2. **Not binding**: limits raised out of the way; the engine (store, write-ahead phases,
    leases) against a bare loop doing only the HTTP (create, confirm, apply) at the same
-   concurrency. Target: >= 0.8x the bare loop.
+   concurrency. Target: >= 0.8x the bare loop, and CPU per charge (this process: the event
+   loop and its store threads) <= 1.2x the bare loop's.
 
     .venv/bin/python bench/throughput.py [--charges 480] [--locations 4] [--concurrency 16]
 
@@ -31,12 +32,13 @@ import httpx
 
 from billing import wiring
 from billing.clock import SystemClock
-from billing.manage import members, one_off
+from billing.manage import members
 from billing.sandbox import FaultRule, FaultSettings, Latency, SandboxConfig, running_sandbox
 from billing.sandbox.remote import SandboxControl
 from billing.settings import PLACEHOLDER_SECRET, BillingSettings
 from billing.store import migrate
 from billing.store.db import Store
+from billing.store.tables import Charge
 
 REQUESTS_PER_CHARGE = 3
 LOGIN = {"clientId": "sandbox-client", "clientSecret": PLACEHOLDER_SECRET,
@@ -76,9 +78,12 @@ def seed_store(store: Store, cards: list[dict[str, str]], count: int) -> None:
                 standing_instruction="RECURRING", toast_mandate_id=card["mandate"],
                 payment_method_id=card["pm"], now=now)
             ids.append(mandate.id or 0)
-        for n in range(count):
-            one_off.create(session, mandate_id=ids[n % len(ids)], amount_cents=1000 + n,
-                           reason="bench", due_at=now, now=now)
+        for n in range(count):  # RECURRING charges: the cards' own type (their consent)
+            card = cards[n % len(cards)]
+            session.add(Charge(mandate_id=ids[n % len(ids)], kind="RECURRING",
+                               amount_cents=1000 + n, location_guid=card["location"],
+                               check_item="Bench", reason="bench", due_at=now,
+                               next_attempt_at=now, created_at=now))
 
 
 def engine_settings(base_url: str, url: str, *, rate: float, per_15: int, concurrency: int) -> BillingSettings:  # noqa: E501
@@ -91,7 +96,8 @@ def engine_settings(base_url: str, url: str, *, rate: float, per_15: int, concur
 
 
 async def run_engine(base_url: str, cards: list[dict[str, str]], count: int, *, rate: float,
-                     per_15: int, concurrency: int) -> float:  # fmt: skip
+                     per_15: int, concurrency: int) -> tuple[float, float]:  # fmt: skip
+    """Charges/s and CPU ms per charge (this process: the event loop and its store threads)."""
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         migrate.upgrade(url)
@@ -99,16 +105,17 @@ async def run_engine(base_url: str, cards: list[dict[str, str]], count: int, *, 
         seed_store(store, cards, count)
         settings = engine_settings(base_url, url, rate=rate, per_15=per_15, concurrency=concurrency)
         async with wiring.engine(settings, clock=SystemClock(), store=store) as engine:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             charged = await engine.sweep()
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         store.dispose()
     assert charged == count, (charged, count)
-    return count / elapsed
+    return count / elapsed, 1000 * cpu / count
 
 
-async def run_bare(base_url: str, cards: list[dict[str, str]], count: int, concurrency: int) -> float:  # noqa: E501
-    """create, confirm, apply: the same HTTP work, no store, no limiter, no retries."""
+async def run_bare(base_url: str, cards: list[dict[str, str]], count: int, concurrency: int) -> tuple[float, float]:  # noqa: E501
+    """create, confirm, apply: the same HTTP work, no store, no limiter, no retries (charges/s
+    and CPU ms per charge)."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30,
                                  limits=httpx.Limits(max_connections=100)) as http:  # fmt: skip
         token = (await http.post("/authentication/v1/authentication/login", json=LOGIN)).json()
@@ -132,9 +139,10 @@ async def run_bare(base_url: str, cards: list[dict[str, str]], count: int, concu
                                            json={"checks": [{"payments": [payment]}]})
                 response.raise_for_status()
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(one(n) for n in range(count)))
-        return count / (time.perf_counter() - started)
+        cpu = time.process_time() - cpu
+        return count / (time.perf_counter() - started), 1000 * cpu / count
 
 
 async def ledger_check(control: SandboxControl) -> dict[str, int]:
@@ -154,7 +162,7 @@ async def bound_phase(args: argparse.Namespace) -> dict[str, Any]:
     with running_sandbox(config, isolation="process") as sandbox:
         control = SandboxControl.at(sandbox.base_url)
         cards = await mandates(control, locs, 2)
-        rate = await run_engine(sandbox.base_url, cards, args.charges, rate=20, per_15=10_000,
+        rate, _ = await run_engine(sandbox.base_url, cards, args.charges, rate=20, per_15=10_000,
                                 concurrency=args.concurrency)  # fmt: skip
         checked = await ledger_check(control)
         await control.aclose()
@@ -170,13 +178,17 @@ async def free_phase(args: argparse.Namespace) -> dict[str, Any]:
     with running_sandbox(config, isolation="process") as sandbox:
         control = SandboxControl.at(sandbox.base_url)
         cards = await mandates(control, locs, 2)
-        engine = await run_engine(sandbox.base_url, cards, args.free_charges, rate=1e6,
-                                  per_15=10**9, concurrency=args.concurrency)  # fmt: skip
-        bare = await run_bare(sandbox.base_url, cards, args.free_charges, args.concurrency)
+        engine, engine_cpu = await run_engine(sandbox.base_url, cards, args.free_charges,
+                                              rate=1e6, per_15=10**9,
+                                              concurrency=args.concurrency)  # fmt: skip
+        bare, bare_cpu = await run_bare(sandbox.base_url, cards, args.free_charges,
+                                        args.concurrency)  # fmt: skip
         checked = await ledger_check(control)
         await control.aclose()
     return {"free_charges_per_s": engine, "bare_charges_per_s": bare,
-            "ratio_to_bare": engine / bare, "free_duplicates": checked["duplicates"]}  # fmt: skip
+            "ratio_to_bare": engine / bare, "free_duplicates": checked["duplicates"],
+            "engine_cpu_ms_per_charge": engine_cpu, "bare_cpu_ms_per_charge": bare_cpu,
+            "cpu_ratio_to_bare": engine_cpu / bare_cpu}  # fmt: skip
 
 
 def main() -> None:
@@ -193,7 +205,9 @@ def main() -> None:
           f"{bound['duplicates']} duplicates")  # fmt: skip
     free = asyncio.run(free_phase(args))
     print(f"not binding: engine {free['free_charges_per_s']:.1f} charges/s, bare httpx loop "
-          f"{free['bare_charges_per_s']:.1f}/s ({free['ratio_to_bare']:.2f}x)")  # fmt: skip
+          f"{free['bare_charges_per_s']:.1f}/s ({free['ratio_to_bare']:.2f}x); CPU "
+          f"{free['engine_cpu_ms_per_charge']:.2f} vs {free['bare_cpu_ms_per_charge']:.2f} ms a "
+          f"charge ({free['cpu_ratio_to_bare']:.2f}x)")  # fmt: skip
     result = bound | free
     result["duplicates"] = bound["duplicates"] + free["free_duplicates"]
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}))

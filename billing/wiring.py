@@ -5,6 +5,7 @@ Nothing here is module-global: the CLI calls these with the settings it loaded o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,7 +45,17 @@ async def engine(
     business = None if isinstance(clock, SystemClock) else clock
     try:
         async with toast_client(settings, store, business=business) as client:
-            yield Engine(store=store, client=client, clock=clock, settings=settings)
+            built = Engine(store=store, client=client, clock=clock, settings=settings)
+            try:
+                yield built
+            finally:  # a `billing tick` gives its locations back at once, not a lease later
+                try:
+                    await built.ownership.release_all(built.charger.holdings.locations())
+                except Exception:  # the leases lapse by themselves; never mask the real error
+                    logging.getLogger("billing.engine").warning(
+                        "location_release_failed", exc_info=True,
+                        extra={"action": "location_release_failed"},
+                    )  # fmt: skip
     finally:
         if owned:
             store.dispose()

@@ -93,6 +93,11 @@ class Charger:
                 off_session=True,
                 mandate_id=job.toast_mandate_id,
             )
+        except toast_errors.ToastLocationNotOwned as exc:  # not sent: the owner takes it now
+            self._log("intent_create_not_owned", job)
+            await self.db(phases.abandoned, job, now=self.clock.now(), reason=str(exc),
+                          due_now=True)  # fmt: skip
+            return
         except RETRY_LATER as exc:
             self._log("intent_create_unsettled", job, error=type(exc).__name__)
             await self.db(phases.abandoned, job, now=self.clock.now(), reason=str(exc))

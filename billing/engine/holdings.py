@@ -1,21 +1,34 @@
 """The attempts a worker is working on right now: what its heartbeat renews, what a stop waits
-for, and what it reports left behind."""
+for, what it reports left behind, and where (a location is not given up while it holds one
+there: ``billing.engine.ownership``)."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 
 class Holdings:
     def __init__(self) -> None:
-        self._ids: set[int] = set()
+        self._ids: dict[int, str | None] = {}
+        self._at: Counter[str | None] = Counter()
 
-    def add(self, attempt_id: int) -> None:
-        self._ids.add(attempt_id)
+    def add(self, attempt_id: int, location: str | None = None) -> None:
+        if attempt_id not in self._ids:
+            self._ids[attempt_id] = location
+            self._at[location] += 1
 
     def discard(self, attempt_id: int) -> None:
-        self._ids.discard(attempt_id)
+        if attempt_id in self._ids:
+            location = self._ids.pop(attempt_id)
+            self._at[location] -= 1
+            if not self._at[location]:
+                del self._at[location]
 
     def ids(self) -> list[int]:
         return sorted(self._ids)
+
+    def locations(self) -> set[str]:
+        return {loc for loc in self._at if loc is not None}
 
     def __len__(self) -> int:
         return len(self._ids)

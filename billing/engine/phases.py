@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import TextClause
+from sqlalchemy import Connection, TextClause
 from sqlmodel import Session, col, select
 
 from billing.domain import dunning, lifecycle, purpose
@@ -89,15 +89,18 @@ def _move_subscription(sub: Subscription, target: SubscriptionStatus) -> None:
 
 def begin_due(
     store: Store, *, owner: str, now: datetime, lease_s: float, limit: int,
-    skip_locations: list[str] | None = None,
+    skip_locations: list[str] | None = None, only_locations: list[str] | None = None,
 ) -> list[ChargeJob]:  # fmt: skip
-    """Claim up to ``limit`` due charges (not at ``skip_locations``) and write ahead an attempt
+    """Claim up to ``limit`` due charges (not at ``skip_locations``; only at
+    ``only_locations``, the locations this worker owns, when given) and write ahead an attempt
     for each, in one transaction: a fresh externalReferenceId per attempt, committed before
     any request."""
+    if only_locations is not None and not only_locations:
+        return []
     with store.connection() as conn:
         ids = leases.claim_due(
             conn, owner=owner, now=now, lease_s=lease_s, limit=limit,
-            skip_locations=skip_locations,
+            skip_locations=skip_locations, only_locations=only_locations,
         )  # fmt: skip
         if not ids:
             return []
@@ -293,7 +296,7 @@ def paid(
             _tell_source(Session(bind=conn), job.charge_id, "paid", now)
             return None
         if charge.subscription_id is None:
-            return _one_off_paid(Session(bind=conn), charge.mandate_id)
+            return _one_off_paid(conn, charge.mandate_id)
         sub = conn.execute(hot.SUBSCRIPTION_CYCLE_PAID, {"id": charge.subscription_id}).one()
         kind, installments, max_cycles = conn.execute(hot.PLAN_LIMITS, {"id": sub.plan_id}).one()
         limit = installments if kind == PlanKind.INSTALLMENT else max_cycles
@@ -306,16 +309,21 @@ def _tell_source(session: Session, charge_id: int, what: str, now: datetime) -> 
     door.changed(session, _get(session, Charge, charge_id), what, now=now)
 
 
-def _one_off_paid(session: Session, mandate_id: int) -> MandateToRevoke | None:
+def _one_off_paid(conn: Connection, mandate_id: int) -> MandateToRevoke | None:
     """A one-off fee: an UNSCHEDULED mandate's purpose ends with it, unless another fee on
-    the same mandate is still open (it is revoked by the maintain lane after the last one)."""
-    mandate = _get(session, Mandate, mandate_id)
+    the same mandate is still open (it is revoked by the maintain lane after the last one).
+    Named statements: this is on the hot path of every charge without a subscription."""
+    mandate = conn.execute(hot.MANDATE_OF_FEE, {"id": mandate_id}).one()
     if mandate.standing_instruction != "UNSCHEDULED":
         return None
-    still_open = select(Charge.id).where(
-        Charge.mandate_id == mandate_id, col(Charge.status).in_(lifecycle.OPEN_CHARGES)
-    )
-    return None if session.exec(still_open.limit(1)).first() is not None else _revocation(mandate)
+    if conn.execute(hot.OPEN_CHARGE_ON_MANDATE, {"id": mandate_id}).first() is not None:
+        return None
+    if mandate.status != MandateStatus.ACTIVE or mandate.toast_mandate_id is None:
+        return None
+    return MandateToRevoke(
+        mandate_id=mandate.id, toast_mandate_id=mandate.toast_mandate_id,
+        location_guid=mandate.location_guid, payment_method_id=mandate.toast_payment_method_id,
+    )  # fmt: skip
 
 
 def _completed(
@@ -339,10 +347,19 @@ def _revocation(mandate: Mandate) -> MandateToRevoke | None:
     )
 
 
-def ended_mandates(store: Store, *, limit: int) -> list[MandateToRevoke]:
-    """Mandates whose purpose has ended (see ``hot.ENDED_MANDATES``), to revoke at Toast."""
+def ended_mandates(
+    store: Store, *, limit: int, locations: list[str] | None = None
+) -> list[MandateToRevoke]:
+    """Mandates whose purpose has ended (see ``hot.ENDED_MANDATES``), to revoke at Toast; only
+    at ``locations`` (the ones this worker owns) when given."""
+    if locations is not None and not locations:
+        return []
     with store.connection() as conn:
-        rows = conn.execute(hot.ENDED_MANDATES, {"limit": limit}).all()
+        if locations is None:
+            rows = conn.execute(hot.ENDED_MANDATES, {"limit": limit}).all()
+        else:
+            params = {"limit": limit, "locations": locations}
+            rows = conn.execute(hot.ENDED_MANDATES_AT, params).all()
     return [
         MandateToRevoke(
             mandate_id=row.id, toast_mandate_id=row.toast_mandate_id,

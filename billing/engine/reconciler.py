@@ -33,15 +33,15 @@ class Reconciler:
         self.owner = owner
         self.limit = asyncio.Semaphore(concurrency)
 
-    async def run_once(self, now: datetime) -> int:
-        """Claim what is due (earliest apply deadline first) and settle it; its requests are
-        urgent for the rate limiter."""
+    async def run_once(self, now: datetime, *, locations: list[str] | None = None) -> int:
+        """Claim what is due (earliest apply deadline first; only at ``locations`` when given)
+        and settle it; its requests are urgent for the rate limiter."""
         jobs = await self.charger.db(
             recovery.claim_stale, now=now, lease_s=self.lease_s, limit=self.batch,
-            owner=self.owner,
+            owner=self.owner, locations=locations,
         )  # fmt: skip
         for job in jobs:
-            self.charger.holdings.add(job.attempt_id)
+            self.charger.holdings.add(job.attempt_id, job.location_guid)
         with urgent():
             await asyncio.gather(*(self._bounded(job) for job in jobs))
         return len(jobs)

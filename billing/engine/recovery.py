@@ -30,9 +30,11 @@ def next_check_delay(check_count: int) -> timedelta | None:
     return BACKOFF[check_count] if check_count < len(BACKOFF) else HOURLY
 
 
-def stale_attempts(dialect: str, *, now: datetime, limit: int) -> SelectOfScalar[Attempt]:
+def stale_attempts(
+    dialect: str, *, now: datetime, limit: int, locations: list[str] | None = None
+) -> SelectOfScalar[Attempt]:
     """The reconciler's scan: a range scan of the partial index ``ix_attempt_recheck``, those
-    whose apply deadline is still ahead first."""
+    whose apply deadline is still ahead first (only at ``locations`` when given)."""
     stmt = (
         select(Attempt)
         .where(text("settled_at IS NULL"))
@@ -43,17 +45,26 @@ def stale_attempts(dialect: str, *, now: datetime, limit: int) -> SelectOfScalar
         )
         .limit(limit)
     )
+    if locations is not None:
+        at = select(Charge.id).where(
+            col(Charge.id) == col(Attempt.charge_id), col(Charge.location_guid).in_(locations)
+        )
+        stmt = stmt.where(at.exists())
     return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
 
 
 def claim_stale(
-    store: Store, *, now: datetime, lease_s: float, limit: int, owner: str | None = None
+    store: Store, *, now: datetime, lease_s: float, limit: int, owner: str | None = None,
+    locations: list[str] | None = None,
 ) -> list[ChargeJob]:
     """Unsettled attempts whose next read-back is due, earliest apply deadline first (an
     authorization about to be voided goes before a read-back that has all day), leased to
-    ``owner`` by pushing ``next_check_at`` one lease out (the owner's heartbeat renews it)."""
+    ``owner`` by pushing ``next_check_at`` one lease out (the owner's heartbeat renews it);
+    only at ``locations`` (the ones this worker owns) when given."""
+    if locations is not None and not locations:
+        return []
     with store.transaction() as session:
-        stmt = stale_attempts(store.dialect, now=now, limit=limit)
+        stmt = stale_attempts(store.dialect, now=now, limit=limit, locations=locations)
         attempts = sorted(session.exec(stmt).all(), key=lambda a: _urgency(a, now))
         jobs = []
         for attempt in attempts:

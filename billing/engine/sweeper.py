@@ -13,7 +13,9 @@ the engine runs its work in separate lanes (shared/design.md "Engine lanes"):
 - *materialize*: create the charge rows that fall due (set-based, in a worker thread);
 - *maintain*: revoke mandates whose purpose has ended;
 - *heartbeat*: renew the lease (``next_check_at``) of every attempt this worker is working
-  on, so a live worker keeps them and a dead one's are taken over within ``lease_s``.
+  on, so a live worker keeps them and a dead one's are taken over within ``lease_s``, and the
+  leases of the locations it sends to (``ownership``: every lane that sends works only at
+  the locations this worker owns, so Toast's per-location limits hold across workers).
 
 No lane holds a lock another lane needs: a sweep of 10,000 charges, or a long materialize
 pass, never delays a rescue. ``stop`` drains them: no new claims, claimed-but-unsent charges
@@ -42,6 +44,7 @@ from billing.engine.charger import Charger
 from billing.engine.gate import LocationGate
 from billing.engine.health import Health
 from billing.engine.jobs import ChargeJob
+from billing.engine.ownership import Ownership
 from billing.engine.reconciler import Reconciler
 from billing.settings import BillingSettings
 from billing.store import events
@@ -121,6 +124,10 @@ class Engine:
             self.charger, lease_s=sched.lease_s, batch=sched.claim_batch_size,
             concurrency=sched.concurrency, owner=self.owner,
         )  # fmt: skip
+        self.ownership = Ownership(
+            store=store, limiter=client.requester.limiter, owner=self.owner,
+            lease_s=sched.lease_s, on_taken=self._kick_sweep,
+        )  # fmt: skip
         self.health = Health(owner=self.owner, path=status_file or sched.status_file)
         self.slots = asyncio.Semaphore(sched.concurrency)
         self.stopping = False
@@ -181,6 +188,7 @@ class Engine:
     async def tick(self) -> TickReport:
         now = self.clock.now()
         made = await self.materialize(now)
+        await self.own(force=True)  # business time may have jumped: see what is due now
         charged = await self.sweep()
         reconciled = await self.reconcile()
         return TickReport(at=now, materialized=made, charged=charged, reconciled=reconciled)
@@ -195,10 +203,19 @@ class Engine:
         await self.revoke_ended()
         return settled
 
+    async def own(self, *, force: bool = False) -> list[str]:
+        """Refresh this worker's locations (at most every ``ownership.REFRESH_S`` unless
+        ``force``); return those where it may start work."""
+        await self.ownership.refresh(
+            self.charger.holdings.locations(), business_now=self.clock.now(), force=force
+        )
+        return self.ownership.claimable()
+
     async def rescue(self) -> int:
         if self.stopping:
             return 0
-        settled = await self.reconciler.run_once(self.clock.now())
+        mine = await self.own()
+        settled = await self.reconciler.run_once(self.clock.now(), locations=mine)
         if settled:
             self._kick_sweep()  # charges it made due again (a dead worker's) or a location reopened
         return settled
@@ -217,14 +234,18 @@ class Engine:
         when the last charge was paid)."""
         if self.stopping:
             return
+        mine = await self.own()
         ended = await self.charger.db(
-            phases.ended_mandates, limit=self.settings.scheduler.claim_batch_size
+            phases.ended_mandates, limit=self.settings.scheduler.claim_batch_size, locations=mine
         )
         for mandate in ended:
             await self.charger.revoke_mandate(mandate)
 
     async def heartbeat(self) -> None:
-        """Renew the leases of the attempts this worker holds; write the status file."""
+        """Renew the leases of the locations it owns and of the attempts it holds; write the
+        status file."""
+        if not self.stopping:
+            await self.own(force=True)
         now = self.clock.now()
         held = self.charger.holdings.ids()
         if held:
@@ -236,11 +257,14 @@ class Engine:
         self.health.write(now, in_flight=len(held))
 
     # the charge lane ------------------------------------------------------------------------
-    def _claimable(self) -> tuple[bool, list[str]]:
-        """Whether to claim at all now, and the locations to skip."""
+    async def _claimable(self) -> list[str]:
+        """The locations to claim at now: owned, and not held by the gate (none while a
+        login is not allowed)."""
+        mine = await self.own()
         if self._check_login(self.clock.now()):
-            return False, []
-        return True, self.gate.held(self.clock.monotonic())
+            return []
+        held = set(self.gate.held(self.clock.monotonic()))
+        return [loc for loc in mine if loc not in held]
 
     def _check_login(self, now: datetime) -> bool:
         """True while the Toast login is not allowed (no token, budget spent): one ERROR line,
@@ -279,16 +303,16 @@ class Engine:
         total, running, exhausted = 0, set[asyncio.Task[None]](), False
         while running or not exhausted:
             if not exhausted and not self.stopping and len(running) <= sched.concurrency // 2:
-                allowed, skip = self._claimable()
-                jobs = [] if not allowed else await self.charger.db(
+                at = await self._claimable()
+                jobs = [] if not at else await self.charger.db(
                     phases.begin_due, owner=self.owner, now=self.clock.now(),
-                    lease_s=sched.lease_s, skip_locations=skip,
+                    lease_s=sched.lease_s, only_locations=at,
                     limit=min(sched.claim_batch_size, sched.concurrency * 2 - len(running)),
                 )  # fmt: skip
                 exhausted = not jobs
                 for job in jobs:
                     self._waiting[job.attempt_id] = job
-                    self.charger.holdings.add(job.attempt_id)
+                    self.charger.holdings.add(job.attempt_id, job.location_guid)
                 running |= {asyncio.create_task(self._collect(job)) for job in jobs}
                 total += len(jobs)
                 continue
@@ -334,7 +358,12 @@ class Engine:
         if waiting:
             self._released += await self._release(waiting, "worker stopping")
         drain = self.settings.scheduler.drain_s if drain_s == -1.0 else drain_s
-        drained = await self._wait_lanes(drain)
+        keep_alive = asyncio.create_task(self._renew_while_draining())
+        try:
+            drained = await self._wait_lanes(drain)
+        finally:
+            keep_alive.cancel()
+        await self.ownership.release_all(self.charger.holdings.locations())
         left = len(self.charger.holdings.ids())
         self.health.state = "stopped"
         self.health.write(self.clock.now(), in_flight=left)
@@ -342,6 +371,28 @@ class Engine:
             finished=self._finished_while_stopping, released=self._released,
             left_in_flight=left, drained=drained,
         )  # fmt: skip
+
+    async def _renew_while_draining(self) -> None:
+        """The scheduler is paused while a stop drains: keep the leases of the locations and
+        attempts still in flight (taking no new locations) until the drain ends."""
+        every = self.settings.scheduler.lease_s / 4
+        while True:
+            await asyncio.sleep(every)
+            if not self.ownership.started:
+                continue
+            try:
+                await self.ownership.refresh(
+                    self.charger.holdings.locations(), business_now=self.clock.now(),
+                    force=True, take=False,
+                )  # fmt: skip
+                held = self.charger.holdings.ids()
+                if held:
+                    until = self.clock.now() + timedelta(seconds=self.settings.scheduler.lease_s)
+                    await asyncio.to_thread(
+                        phases.renew, self.store, owner=self.owner, attempt_ids=held, until=until
+                    )
+            except Exception:
+                log.exception("drain_renew_failed", extra={"action": "drain_renew_failed"})
 
     async def _wait_lanes(self, timeout_s: float | None) -> bool:
         """Wait for every running lane to return; False if the deadline came first."""

@@ -21,9 +21,17 @@ INTERVAL_S = 60.0
 BATCH = 200
 
 
-def pending_ids(ctx: service.Context, *, limit: int = BATCH) -> list[str]:
+def pending_ids(
+    ctx: service.Context, *, limit: int = BATCH, locations: list[str] | None = None
+) -> list[str]:
+    """Pending enrollments, only at ``locations`` (those this worker sends to) when given."""
+    if locations is not None and not locations:
+        return []
+    query = pending_query(limit)
+    if locations is not None:
+        query = query.where(col(Enrollment.location_guid).in_(locations))
     with ctx.store.transaction() as session:
-        return list(session.exec(pending_query(limit)).all())
+        return list(session.exec(query).all())
 
 
 def pending_query(limit: int) -> SelectOfScalar[str]:
@@ -37,10 +45,12 @@ def pending_query(limit: int) -> SelectOfScalar[str]:
     )
 
 
-async def complete_pending(ctx: service.Context) -> dict[str, int]:
+async def complete_pending(
+    ctx: service.Context, *, locations: list[str] | None = None
+) -> dict[str, int]:
     """Read each pending enrollment's intent back; returns how many ended in each status."""
     counts: dict[str, int] = {}
-    for enrollment_id in pending_ids(ctx):
+    for enrollment_id in pending_ids(ctx, locations=locations):
         try:
             view = await service.refresh(ctx, enrollment_id)
         except BillingError as exc:
@@ -56,6 +66,6 @@ async def run(engine: Engine) -> None:
     """The APScheduler job: the engine's store, Toast client and clock."""
     ctx = service.Context(engine.store, engine.charger.client, engine.clock,
                           engine.settings.toast.location_guid)  # fmt: skip
-    counts = await complete_pending(ctx)
+    counts = await complete_pending(ctx, locations=await engine.own())
     if counts.get(EnrollmentStatus.COMPLETED) or counts.get(EnrollmentStatus.EXPIRED):
         log.info("enrollments_settled", extra={"action": "enrollments_settled", **counts})

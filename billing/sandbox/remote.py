@@ -94,3 +94,22 @@ def server_error(method: str, path: str, hits: int = 1, status: int = 503) -> JS
         "errorStatus": status,
         "maxHits": hits,
     }
+
+
+def busiest_window(requests: list[JSON], window_s: float = 1.0) -> dict[str, int]:
+    """Per location, the most requests the sandbox received inside any sliding window of
+    ``window_s`` (from its request log's arrival instants; 429s included)."""
+    by_location: dict[str, list[float]] = {}
+    for record in requests:
+        if record["location"] is not None:
+            by_location.setdefault(record["location"], []).append(record["monotonic"])
+    worst: dict[str, int] = {}
+    for location, times in by_location.items():
+        times.sort()
+        best, start = 0, 0
+        for end, at in enumerate(times):
+            while times[start] <= at - window_s:
+                start += 1
+            best = max(best, end - start + 1)
+        worst[location] = best
+    return worst

@@ -137,3 +137,17 @@ ENDED_MANDATES = text(
     "ELSE EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id LIMIT 1 OFFSET 0) END) "
     "ORDER BY m.id LIMIT :limit"
 )
+# The same, at the locations one worker owns (``billing.engine.ownership``).
+ENDED_MANDATES_AT = text(
+    ENDED_MANDATES.text.replace("ORDER BY m.id", "AND m.location_guid IN :locations ORDER BY m.id")
+).bindparams(bindparam("locations", expanding=True))
+# A paid one-off fee: its mandate, and whether another fee on it is still open.
+MANDATE_OF_FEE = text(
+    "SELECT id, standing_instruction, status, toast_mandate_id, location_guid, "
+    "toast_payment_method_id FROM mandate WHERE id = :id"
+)
+OPEN_CHARGE_ON_MANDATE = text(
+    "SELECT 1 FROM charge WHERE mandate_id = :id AND status IN ("
+    + ", ".join(f"'{s}'" for s in sorted(lifecycle.OPEN_CHARGES))
+    + ") LIMIT 1"
+)

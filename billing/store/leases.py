@@ -31,13 +31,17 @@ _LEASE = (
 )
 
 
-def _due_scan(*, skip_locked: bool, skip_locations: bool) -> TextClause:
+def _due_scan(*, skip_locked: bool, skip_locations: bool, only: bool = False) -> TextClause:
     sql = _DUE_IDS.text
     if skip_locations:
         sql = sql.replace("ORDER BY", "AND location_guid NOT IN :held ORDER BY")
+    if only:
+        sql = sql.replace("ORDER BY", "AND location_guid IN :only ORDER BY")
     if skip_locked:
         sql += " FOR UPDATE SKIP LOCKED"
     scan = text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
+    if only:
+        scan = scan.bindparams(bindparam("only", expanding=True))
     return scan.bindparams(bindparam("held", expanding=True)) if skip_locations else scan
 
 
@@ -46,18 +50,30 @@ _SCANS = {
     for locked in (False, True)
     for held in (False, True)
 }
+# The scans of a worker that owns locations (``billing.engine.ownership``): its own only.
+_OWN_SCANS = {
+    (locked, held): _due_scan(skip_locked=locked, skip_locations=held, only=True)
+    for locked in (False, True)
+    for held in (False, True)
+}
 
 
 def claim_due(
     db: Session | Connection, *, owner: str, now: datetime, lease_s: float, limit: int,
-    skip_locations: list[str] | None = None,
+    skip_locations: list[str] | None = None, only_locations: list[str] | None = None,
 ) -> list[int]:  # fmt: skip
     """Lease up to ``limit`` charges due at ``now``, oldest first, at locations other than
-    ``skip_locations``; returns their ids. The caller's transaction commits the claim."""
-    scan = _SCANS[(_dialect(db) == "postgresql", bool(skip_locations))]
+    ``skip_locations`` (and among ``only_locations`` when given); returns their ids. The
+    caller's transaction commits the claim."""
+    if only_locations is not None and not only_locations:
+        return []
+    scans = _SCANS if only_locations is None else _OWN_SCANS
+    scan = scans[(_dialect(db) == "postgresql", bool(skip_locations))]
     params: dict[str, object] = {"now": now, "limit": limit}
     if skip_locations:
         params["held"] = skip_locations
+    if only_locations is not None:
+        params["only"] = only_locations
     ids = [row[0] for row in db.execute(scan, params)]
     if ids:
         expires = now + timedelta(seconds=lease_s)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Executable, event, func, select, text
 from billing.engine import materialize, recovery
 from billing.enroll import completer
 from billing.store import hot, leases
+from billing.store import location_leases as ll
 from billing.store.tables import BILLABLE_PREDICATE, CLAIMABLE_PREDICATE, Attempt, Charge
 from billing.store.tables import Subscription as Sub
 
@@ -32,6 +33,9 @@ def catalogue(dialect: str, *, now: datetime, horizon: timedelta) -> dict[str, Q
     unsettled = text("settled_at IS NULL")
     return {
         "due_scan": (due, {"now": now, "limit": 100}),
+        "due_scan_owned": (leases._OWN_SCANS[(dialect == "postgresql", False)],
+                           {"now": now, "limit": 100, "only": ["a", "b"]}),
+        "locations_with_work": (ll._SEEN, {"now": now}),
         "reconcile_stale": (recovery.stale_attempts(dialect, now=now, limit=100), {}),
         "ended_mandates": (hot.ENDED_MANDATES, {"limit": 100}),
         "materialize_scan": (materialize._DUE_SUBSCRIPTIONS, {"until": now + horizon}),

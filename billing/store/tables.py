@@ -322,6 +322,31 @@ class EngineState(SQLModel, table=True):
     owner: str = Field(default="", max_length=64)
 
 
+class LocationLease(SQLModel, table=True):
+    """Which worker sends to a location now, until when (``billing.engine.ownership``), and
+    what the location was sent in the last 15 minutes, for the next owner's limiter: ``sends``
+    is ``[[epoch second a 10 s bucket ends, requests completed in it], ...]``, written at
+    ``logged_at``."""
+
+    __tablename__ = "location_lease"
+
+    location_guid: str = Field(primary_key=True, max_length=64)
+    owner: str | None = Field(default=None, max_length=64)
+    expires_at: datetime = _utc()
+    sends: list[list[int]] = Field(default_factory=list, sa_type=JSON)
+    logged_at: datetime = _utc()
+
+
+class EngineWorker(SQLModel, table=True):
+    """A live ``billing run`` worker (its heartbeat pushes ``alive_until``): locations are
+    split among the live ones."""
+
+    __tablename__ = "engine_worker"
+
+    owner: str = Field(primary_key=True, max_length=64)
+    alive_until: datetime = _utc()
+
+
 class ToastToken(SQLModel, table=True):
     """The one Toast access token shared by every worker process (see billing.toast.auth)."""
 

@@ -198,9 +198,17 @@ class ToastAuth(httpx.Auth):
                     if token is None:
                         login = self._login_request()
                         await self._limiter.acquire(None)
-                        token = await self._accept_login((yield login))
+                        try:
+                            answer = yield login
+                        finally:
+                            self._limiter.done(None)
+                        token = await self._accept_login(answer)
             if attempt:
-                await self._limiter.acquire(request.headers.get(LOCATION_HEADER))
+                # The re-sent request is in flight until the requester's ``done``; the refused
+                # one counts as completed once the re-send is granted (later than it was).
+                location = request.headers.get(LOCATION_HEADER)
+                await self._limiter.acquire(location)
+                self._limiter.done(location)
             request.headers["Authorization"] = f"Bearer {token.access_token}"
             response = yield request
             if response.status_code != 401:

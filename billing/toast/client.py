@@ -3,9 +3,10 @@
 Resource modules (``payment_intents``, ``setup_intents``, ...) describe a call as a ``Call``
 and hand it to ``Requester.send``, which for every attempt:
 
-1. waits for the per-location rate limiter (one shared ``RateLimiter`` per process);
-2. builds the request: absolute URL, ``User-Agent: billing/<version>``,
+1. builds the request: absolute URL, ``User-Agent: billing/<version>``,
    ``Toast-Restaurant-External-ID``, the call's own headers, the timeout of its kind;
+2. waits for the per-location rate limiter (one shared ``RateLimiter`` per process), which
+   counts it in flight until its answer comes back;
 3. sends it through the injected ``httpx.AsyncClient`` with ``ToastAuth`` (bearer token,
    login when needed, one re-login on 401);
 4. translates transport failures (``errors.translate_transport_errors``) and error statuses
@@ -140,13 +141,16 @@ class Requester:
         )
 
     async def _attempt(self, call: Call, attempt: int) -> httpx.Response:
-        await self.limiter.acquire(call.location)
         request = self._build(call)
+        await self.limiter.acquire(call.location)
         sent_at = self._clock.monotonic()
-        with errors.translate_transport_errors(
-            call.method, call.path, preflight=auth.is_login_request
-        ):
-            response = await self._http.send(request, auth=self.auth)
+        try:
+            with errors.translate_transport_errors(
+                call.method, call.path, preflight=auth.is_login_request
+            ):
+                response = await self._http.send(request, auth=self.auth)
+        finally:
+            self.limiter.done(call.location)  # answered or failed: it counts from now
         _log_attempt(call, attempt, response, self._clock.monotonic() - sent_at)
         if response.is_success:
             return response
@@ -172,6 +176,8 @@ class Requester:
 
 
 def _log_attempt(call: Call, attempt: int, response: httpx.Response, latency_s: float) -> None:
+    if not log.isEnabledFor(logging.DEBUG):
+        return  # the hot path: do not build the record's fields for nothing
     log.debug(
         "%s %s -> %s in %.0f ms",
         call.method,

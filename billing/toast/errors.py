@@ -5,8 +5,9 @@
         ├── ToastTransportError           no usable HTTP response came back
         │   ├── ToastNotSent              connect error/timeout, pool timeout: the request never
         │   │   │                         left this process. Money did NOT move; safe to retry.
-        │   │   └── ToastLoginUnavailable  no usable token and the login budget is spent
-        │   │                             (.retry_after): not retried in place
+        │   │   ├── ToastLoginUnavailable  no usable token and the login budget is spent
+        │   │   │                         (.retry_after): not retried in place
+        │   │   └── ToastLocationNotOwned  another worker owns the location's sending
         │   └── ToastOutcomeUnknown       read timeout, dropped connection, protocol error, or a
         │       │                         5xx after a mutating request was sent. Money MAY have
         │       │                         moved: read the object back (GET), never re-create.
@@ -112,6 +113,11 @@ class ToastLoginUnavailable(ToastNotSent):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ToastLocationNotOwned(ToastNotSent):
+    """Another worker sends to this location now (``billing.engine.ownership``): the request
+    was not sent. Not retried in place; the location's owner takes the work."""
 
 
 class ToastOutcomeUnknown(ToastTransportError):

@@ -43,8 +43,8 @@ class RetryDecision:
 
 def is_retryable(error: errors.ToastError, *, safe: bool) -> bool:
     """Whether re-sending could succeed without risking a second effect."""
-    if isinstance(error, errors.ToastLoginUnavailable):
-        return False  # the budget frees in minutes, not inside one call's retry deadline
+    if isinstance(error, errors.ToastLoginUnavailable | errors.ToastLocationNotOwned):
+        return False  # the budget frees in minutes; another worker owns the location
     if isinstance(error, errors.ToastNotSent | errors.ToastRateLimited):
         return True
     if isinstance(error, errors.ToastOutcomeUnknown | errors.ToastServerError):

@@ -117,6 +117,6 @@ def test_tree_is_drawn_in_the_module_docstring() -> None:
         for name, value in vars(errors).items()
         if isinstance(value, type) and issubclass(value, errors.ToastError)
     ]
-    assert len(classes) == 14
+    assert len(classes) == 15
     for name in classes:
         assert name in doc, name
