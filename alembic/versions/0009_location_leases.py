@@ -1,7 +1,7 @@
 """location leases: one worker at a time sends to a location (Toast's limits are per location)
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import billing.store.types
 
 revision: str = '0009'
-down_revision: str | None = '0008'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
