@@ -52,6 +52,9 @@ def _charge(session: Session, event: Event) -> dict[str, Any] | None:
             "currency": charge.currency, "cycle": charge.cycle,
             "due_at": charge.due_at.isoformat(), "attempts": charge.attempt_count,
             "declines": charge.decline_count,
+            # what the charge is for when a business package made it: ("reservation",
+            # "reservation:12"), ("event", ...), ("club", ...); null for subscriptions and fees
+            "source": charge.source, "source_key": charge.source_key,
         },
         "subscription_id": charge.subscription_id, "plan": _plan(session, sub),
         "customer": _customer(customer), "card": _card(mandate),

@@ -119,3 +119,20 @@ def test_a_charge_outside_the_mandates_consent_is_refused_and_nothing_written(
         door.put(session, _spec(_mandate(store), -5), now=T0)
     assert bad.value.field == "amount"
     assert _charges(store) == 0
+
+
+def test_a_webhook_names_the_business_object_a_door_charge_is_for(store: Store) -> None:
+    """A reservation system or an event-booking site ties ``charge.paid`` to its own object."""
+    from billing.notify import hook_payload
+    from billing.store import events
+
+    mandate_id = _mandate(store)
+    with store.transaction() as session:
+        charge = door.put(session, _spec(mandate_id), now=T0).charge
+        event = events.emit(session, at=T0, entity="charge", entity_id=charge.id or 0,
+                            type="charge_paid")  # fmt: skip
+        session.flush()
+        body = hook_payload.body(session, event, "charge.paid")
+    assert body is not None
+    assert (body["data"]["charge"]["source"], body["data"]["charge"]["source_key"]) == (
+        "event", "event:1:milestone:deposit")  # fmt: skip

@@ -83,6 +83,7 @@ async def test_a_paid_charge_is_posted_signed_to_the_endpoints_that_want_it(
         assert data["charge"]["currency"] == "USD"
         assert data["plan"] == "wine"
         assert data["subscription_id"] == 1
+        assert (data["charge"]["source"], data["charge"]["source_key"]) == (None, None)
         mandate = w.mandate(1)
         assert data["card"] == {"brand": mandate.card_brand, "last4": "1111"}
         # No secret, no Toast ids, no email, no expiry anywhere in the body
