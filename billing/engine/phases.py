@@ -296,7 +296,7 @@ def paid(
             _tell_source(Session(bind=conn), job.charge_id, "paid", now)
             return None
         if charge.subscription_id is None:
-            return _one_off_paid(conn, charge.mandate_id)
+            return _one_off_paid(conn, charge.mandate_id, now)
         sub = conn.execute(hot.SUBSCRIPTION_CYCLE_PAID, {"id": charge.subscription_id}).one()
         kind, installments, max_cycles = conn.execute(hot.PLAN_LIMITS, {"id": sub.plan_id}).one()
         limit = installments if kind == PlanKind.INSTALLMENT else max_cycles
@@ -309,13 +309,14 @@ def _tell_source(session: Session, charge_id: int, what: str, now: datetime) -> 
     door.changed(session, _get(session, Charge, charge_id), what, now=now)
 
 
-def _one_off_paid(conn: Connection, mandate_id: int) -> MandateToRevoke | None:
+def _one_off_paid(conn: Connection, mandate_id: int, now: datetime) -> MandateToRevoke | None:
     """A one-off fee: an UNSCHEDULED mandate's purpose ends with it, unless another fee on
     the same mandate is still open (it is revoked by the maintain lane after the last one).
     Named statements: this is on the hot path of every charge without a subscription."""
     mandate = conn.execute(hot.MANDATE_OF_FEE, {"id": mandate_id}).one()
     if mandate.standing_instruction != "UNSCHEDULED":
         return None
+    conn.execute(hot.FEE_PURPOSE_ENDED, {"id": mandate_id, "now": now})  # the scan's mark
     if conn.execute(hot.OPEN_CHARGE_ON_MANDATE, {"id": mandate_id}).first() is not None:
         return None
     if mandate.status != MandateStatus.ACTIVE or mandate.toast_mandate_id is None:

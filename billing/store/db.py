@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session
 
 from billing.errors import StoreError
-from billing.store import integrity
+from billing.store import integrity, purpose_marks  # noqa: F401  (registers the flush hook)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

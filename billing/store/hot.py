@@ -124,17 +124,18 @@ INSERT_ATTEMPTS = insert(Attempt).returning(
 # probe of ``ix_charge_mandate_id_status`` / ``ix_subscription_mandate_id_status`` each, so it
 # does not grow with paid charges or ended members. ``LIMIT 1`` keeps each probe a probe: it
 # stops PostgreSQL from turning a subquery into a hash of every paid charge (history).
+# Only mandates marked ``purpose_ended_at`` are read (the partial index ix_mandate_purpose_ended:
+# the scan is flat in the number of live mandates); the mark is set where a purpose may end
+# (``billing.store.purpose_marks``, a paid one-off fee, ``door.end_purpose``) and the scan still
+# waits for the last live subscription and open charge on the mandate.
 ENDED_MANDATES = text(
     "SELECT m.id, m.toast_mandate_id, m.location_guid, m.toast_payment_method_id "
     "FROM mandate m WHERE m.status = 'active' AND m.toast_mandate_id IS NOT NULL "
+    "AND m.purpose_ended_at IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM charge c WHERE c.mandate_id = m.id AND c.status IN "
     "('scheduled', 'processing', 'retry_scheduled', 'needs_attention') LIMIT 1 OFFSET 0) "
     "AND NOT EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id AND s.status IN "
     "('pending_mandate', 'active', 'past_due', 'paused') LIMIT 1 OFFSET 0) "
-    "AND (m.purpose_ended_at IS NOT NULL OR "
-    "CASE WHEN m.standing_instruction = 'UNSCHEDULED' THEN EXISTS (SELECT 1 FROM charge c "
-    "WHERE c.mandate_id = m.id AND c.status = 'paid' LIMIT 1 OFFSET 0) "
-    "ELSE EXISTS (SELECT 1 FROM subscription s WHERE s.mandate_id = m.id LIMIT 1 OFFSET 0) END) "
     "ORDER BY m.id LIMIT :limit"
 )
 # The same, at the locations one worker owns (``billing.engine.ownership``).
@@ -145,6 +146,10 @@ ENDED_MANDATES_AT = text(
 MANDATE_OF_FEE = text(
     "SELECT id, standing_instruction, status, toast_mandate_id, location_guid, "
     "toast_payment_method_id FROM mandate WHERE id = :id"
+)
+FEE_PURPOSE_ENDED = _instants(
+    "UPDATE mandate SET purpose_ended_at = :now WHERE id = :id AND purpose_ended_at IS NULL",
+    "now",
 )
 OPEN_CHARGE_ON_MANDATE = text(
     "SELECT 1 FROM charge WHERE mandate_id = :id AND status IN ("

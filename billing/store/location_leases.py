@@ -15,7 +15,11 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, TextClause, bindparam, text
 
-from billing.store.tables import CLAIMABLE_PREDICATE, PENDING_ENROLLMENT_PREDICATE
+from billing.store.tables import (
+    CLAIMABLE_PREDICATE,
+    PENDING_ENROLLMENT_PREDICATE,
+    PURPOSE_ENDED_PREDICATE,
+)
 from billing.store.types import UTCDateTime
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,15 +57,17 @@ _FORGET = _instants("DELETE FROM engine_worker WHERE alive_until < :before", "be
 _LIVE = _instants("SELECT count(*) FROM engine_worker WHERE alive_until > :now", "now")
 _LEAVE = text("DELETE FROM engine_worker WHERE owner = :owner")
 # Locations with work, besides those already leased: configured locations, due charges (a
-# range scan of ``ix_charge_due``), due read-backs (``ix_attempt_recheck``) and pending
-# enrollments (``ix_enrollment_pending``).
+# range scan of ``ix_charge_due``), due read-backs (``ix_attempt_recheck``), pending
+# enrollments (``ix_enrollment_pending``) and mandates to revoke (``ix_mandate_purpose_ended``:
+# a location whose only work left is revoking a consent must still get an owner).
 _SEEN = _instants(
     "SELECT guid FROM location "
     f"UNION SELECT location_guid FROM charge WHERE {CLAIMABLE_PREDICATE} "
     "AND next_attempt_at <= :now "
     "UNION SELECT c.location_guid FROM attempt a JOIN charge c ON c.id = a.charge_id "
     "WHERE a.settled_at IS NULL AND a.next_check_at <= :now "
-    f"UNION SELECT location_guid FROM enrollment WHERE {PENDING_ENROLLMENT_PREDICATE}",
+    f"UNION SELECT location_guid FROM enrollment WHERE {PENDING_ENROLLMENT_PREDICATE} "
+    f"UNION SELECT location_guid FROM mandate WHERE {PURPOSE_ENDED_PREDICATE}",
     "now",
 )
 _REGISTER = {

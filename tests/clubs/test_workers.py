@@ -104,7 +104,8 @@ async def test_three_workers_process_one_release_with_zero_duplicates(
         ledger = await control.items("order-payments")
         captured = [e for e in ledger if e["status"] == "CAPTURED"]
         assert len(captured) == MEMBERS  # 0 duplicates at Toast
-        assert len(Counter(a.worker for a in attempts)) >= 2  # the work was shared
+        # (Which worker sent them is not asserted: one worker at a time owns a location's
+        # sending, billing.engine.ownership; who gets which location depends on start-up order.)
     finally:
         await control.aclose()
         store.dispose()

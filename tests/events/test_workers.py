@@ -109,7 +109,8 @@ async def test_three_workers_charge_each_milestone_once(
         for e in captured:
             by_mandate[e["mandateId"]] += e["amount"]
         assert sorted(by_mandate.values()) == totals
-        assert len({a.worker for a in attempts}) >= 2, Counter(a.worker for a in attempts)
+        # (Which worker sent them is not asserted: one worker at a time owns a location's
+        # sending, billing.engine.ownership, and these events share one location.)
         assert len(ids) == EVENTS
     finally:
         await control.aclose()
