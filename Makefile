@@ -47,6 +47,7 @@ bench: install
 SCALE_SIZES ?= 100000,1000000
 PG_BENCH_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench
 bench-scale: install postgres
+	@bash scripts/ensure-postgres.sh "$(PG_BENCH_URL)"
 	PG_BENCH_URL="$(PG_BENCH_URL)" $(BIN)/python bench/scale.py --sizes $(SCALE_SIZES)
 
 # Not part of `make test`: 1 and 3 `billing run` workers on PostgreSQL at Toast's limits.

@@ -193,7 +193,8 @@ class MailSettings(BaseModel):
 
 
 MessageKindName = Literal[
-    "receipt", "decline", "final_failure", "cancellation", "reminder", "expiring_card"
+    "receipt", "decline", "final_failure", "cancellation", "reminder", "expiring_card",
+    "milestone_notice",
 ]
 
 
@@ -219,6 +220,10 @@ class NotifySettings(BaseModel):
         default_factory=list, description="Message kinds switched off, e.g. [\"reminder\"]"
     )
     reminder_days: int = Field(3, ge=1, le=60, description="Days before a charge to remind")
+    milestone_notice_days: int = Field(
+        3, ge=1, le=60,
+        description="Days before an event milestone's charge to tell the guest its exact amount",
+    )  # fmt: skip
     expiring_card_days: list[int] = Field(
         default_factory=lambda: [30, 15, 3],
         description="Days before a card's last day to tell the member (when a charge follows)",

@@ -29,6 +29,7 @@ from billing.notify import (
     expiring,
     hook_rules,
     hook_send,
+    milestone_notices,
     outbox,
     reminders,
     render,
@@ -103,6 +104,8 @@ class Dispatcher:
         await self._scan(reminders.scan, now=now, notify=self.notify)
         if rules.Kind.EXPIRING_CARD not in self.notify.kinds_off:
             await self._scan(expiring.scan, now=now, notify=self.notify)
+        if rules.Kind.MILESTONE_NOTICE not in self.notify.kinds_off:
+            await self._scan(milestone_notices.scan, now=now, notify=self.notify)
         hooks = self.settings.webhooks
         while await self._db(outbox.enqueue, now=now, notify=self.notify,
                              hooks=hooks) >= self.notify.batch_size:  # fmt: skip

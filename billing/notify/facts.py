@@ -12,7 +12,15 @@ from sqlmodel import Session
 from billing.notify import rules
 from billing.notify.rules import Kind
 from billing.settings import NotifySettings
-from billing.store.tables import Charge, Customer, Event, Mandate, Plan, Subscription
+from billing.store.tables import (
+    CateringEvent,
+    Charge,
+    Customer,
+    Event,
+    Mandate,
+    Plan,
+    Subscription,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,7 +40,8 @@ class _Rows:
 
 def gather(session: Session, event: Event, kind: Kind, notify: NotifySettings) -> Facts | None:
     """The facts of ``kind`` for ``event``, or None when there is nobody to tell."""
-    gather_rows = {"charge": _charge_rows, "mandate": _mandate_rows}.get(event.entity, _sub_rows)
+    gather_rows = {"charge": _charge_rows, "mandate": _mandate_rows,
+                   "catering_event": _event_rows}.get(event.entity, _sub_rows)  # fmt: skip
     rows = gather_rows(session, event)
     if rows is None or not rows.customer.email:
         return None
@@ -84,6 +93,16 @@ def _mandate_rows(session: Session, event: Event) -> _Rows | None:
     return _Rows(customer=customer, mandate=mandate, subscription=sub, plan=plan, charge=None)
 
 
+def _event_rows(session: Session, event: Event) -> _Rows | None:
+    """A catering event's guest and the card of its schedule's mandate."""
+    row = session.get(CateringEvent, event.entity_id)
+    customer = session.get(Customer, row.customer_id) if row else None
+    if row is None or customer is None:
+        return None
+    mandate = session.get(Mandate, row.mandate_id) if row.mandate_id else None
+    return _Rows(customer=customer, mandate=mandate, subscription=None, plan=None, charge=None)
+
+
 def _common(rows: _Rows, event: Event, notify: NotifySettings) -> dict[str, Any]:
     zone = rows.subscription.timezone if rows.subscription else None
     zone = zone or (rows.plan.timezone if rows.plan else None) or notify.timezone
@@ -124,6 +143,15 @@ def _specific(rows: _Rows, event: Event, kind: Kind) -> dict[str, Any]:
     if kind == Kind.EXPIRING_CARD:
         return {"amount_cents": _plan_amount(rows), "ends_at": str(data["ends_at"]),
                 "days": int(data["days"]), "why": "your card is about to expire"}  # fmt: skip
+    if kind == Kind.MILESTONE_NOTICE:
+        previous = data.get("previous_cents")
+        return {"amount_cents": int(data["amount_cents"]), "due_at": str(data["due_at"]),
+                "timezone": str(data["timezone"]), "event_title": str(data["title"]),
+                "milestone": str(data["milestone"]), "starts_at": str(data["starts_at"]),
+                "previous_cents": None if previous is None else int(previous),
+                "what": f"{data['title']}: {data['milestone']}",
+                "why": "the amount has changed" if previous is not None
+                else "a payment for your event is coming up"}  # fmt: skip
     if kind == Kind.CANCELLATION:
         return {"amount_cents": _plan_amount(rows), "why": "your subscription was cancelled",
                 "at_period_end": bool(data.get("at_period_end"))}  # fmt: skip

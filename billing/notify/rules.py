@@ -31,6 +31,7 @@ class Kind(StrEnum):
     CANCELLATION = "cancellation"  # a subscription was cancelled
     REMINDER = "reminder"  # N days before a charge
     EXPIRING_CARD = "expiring_card"  # 30, 15, 3 days before the card's last day
+    MILESTONE_NOTICE = "milestone_notice"  # an event milestone's exact amount, before charging
 
 
 class Status(StrEnum):
@@ -53,9 +54,11 @@ TRIGGERS: dict[tuple[str, str], Kind] = {
     ("subscription", "cancelled"): Kind.CANCELLATION,
     ("subscription", "reminder_due"): Kind.REMINDER,
     ("mandate", "card_expiring"): Kind.EXPIRING_CARD,
+    ("catering_event", "milestone_notice"): Kind.MILESTONE_NOTICE,
 }
 REMINDER_EVENT = "reminder_due"
 EXPIRING_EVENT = "card_expiring"
+MILESTONE_EVENT = "milestone_notice"
 
 
 def kind_for(entity: str, event_type: str, *, off: frozenset[str]) -> Kind | None:
@@ -97,6 +100,21 @@ def failure_words(reason: str | None) -> str:
 def reminder_due(*, due_at: datetime, now: datetime, days: int) -> bool:
     """A reminder goes out once the charge is ``days`` away (or nearer), never after it."""
     return due_at - timedelta(days=days) <= now < due_at
+
+
+def milestone_notice_due(
+    *, due_at: datetime, now: datetime, days: int, amount_cents: int, told_cents: int | None
+) -> bool:
+    """An event milestone's notice goes out once its charge is ``days`` away (or nearer, never
+    after it), and again whenever the amount to be charged differs from the one last told."""
+    if amount_cents <= 0 or not reminder_due(due_at=due_at, now=now, days=days):
+        return False
+    return told_cents is None or told_cents != amount_cents
+
+
+def milestone_notice_key(charge_key: str, number: int) -> str:
+    """The ``number``-th notice of one milestone charge (its door key): unique per notice."""
+    return f"{charge_key}:notice:{number}"
 
 
 reminder_key = notice.reminder_key  # the engine reads the same rows (billing.store.notices)

@@ -9,12 +9,15 @@ from datetime import datetime
 
 from billing.reports.model import (
     CHURN_KINDS,
+    EVENTS,
     ONE_OFF,
+    Balance,
     Churn,
     CollectionsReport,
     Figures,
     Group,
     Line,
+    Milestone,
     PlanInfo,
     Point,
     Tally,
@@ -23,11 +26,14 @@ from billing.reports.period import Month, Period
 
 OPEN_STATES = frozenset({"scheduled", "retry_scheduled", "processing", "needs_attention"})
 ONE_OFF_PLAN = PlanInfo(code=ONE_OFF, name="One-off fees", kind="UNSCHEDULED")
+EVENTS_PLAN = PlanInfo(code=EVENTS, name="Event milestones", kind="INSTALLMENT")
+SOURCE_PLANS = {"event": EVENTS}  # door sources with their own report line (else one-off)
+LAST = (EVENTS, ONE_OFF)  # listed after the plans, in this order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChargeFact:
-    plan: str  # plan code, or ONE_OFF
+    plan: str  # plan code, EVENTS, or ONE_OFF
     location: str
     amount_cents: int
     status: str
@@ -128,7 +134,7 @@ def build(
         ended = period.bucket(end.at)
         if ended is not None and end.kind in CHURN_KINDS:
             cells[(str(ended), end.plan, end.location)].churn[end.kind] += 1
-    known = {p.code: p for p in plans} | {ONE_OFF: ONE_OFF_PLAN}
+    known = {p.code: p for p in plans} | {ONE_OFF: ONE_OFF_PLAN, EVENTS: EVENTS_PLAN}
     members: dict[str, int] = defaultdict(int)
     mrr: dict[str, float] = defaultdict(float)
     for point in trend:
@@ -155,7 +161,8 @@ def _report(
     )
     spans_years = period.first.year != period.last.year
     months = {str(m): m.label(with_year=spans_years) for m in period.months()}
-    used = sorted({k[1] for k in cells}, key=lambda code: (code == ONE_OFF, code))
+    used = sorted({k[1] for k in cells},
+                  key=lambda code: (LAST.index(code) + 1 if code in LAST else 0, code))
     by_month = _roll_up(cells, 0, months)
     return CollectionsReport(
         period=period,
@@ -192,4 +199,23 @@ def _point(group: Group) -> Point:
         collected_cents=group.figures.charged.cents,
         recovered_cents=group.figures.recovered.cents,
         failed_cents=group.figures.failed.cents,
+    )  # fmt: skip
+
+
+def balances(milestones: Iterable[Milestone]) -> tuple[Balance, ...]:
+    """Per location (in label order): the live events with an open milestone, what those
+    milestones still owe, and how much of that is already due."""
+    events: dict[str, set[int]] = defaultdict(set)
+    due: dict[str, int] = defaultdict(int)
+    past: dict[str, int] = defaultdict(int)
+    labels: dict[str, str] = {}
+    for m in milestones:
+        events[m.location].add(m.event_id)
+        due[m.location] += m.amount_cents
+        past[m.location] += m.amount_cents if m.past_due else 0
+        labels[m.location] = m.location_label
+    return tuple(
+        Balance(location=g, label=labels[g], events=len(events[g]), due_cents=due[g],
+                past_due_cents=past[g])
+        for g in sorted(labels, key=lambda g: (labels[g], g))
     )  # fmt: skip

@@ -11,7 +11,16 @@ from html import escape
 
 from billing.domain.money import format_cents
 from billing.reports import svg
-from billing.reports.model import LABELS, TALLIES, CollectionsReport, Figures, Group, Tally
+from billing.reports.model import (
+    LABELS,
+    TALLIES,
+    Balance,
+    CollectionsReport,
+    Figures,
+    Group,
+    Milestone,
+    Tally,
+)
 
 STYLE = """
 :root { --ink: #1f2933; --muted: #6b7785; --line: #e4e7eb; --collected: #2f7d5b;
@@ -153,6 +162,44 @@ def trend_table(report: CollectionsReport) -> str:
             f"<tbody>{rows}</tbody></table></div>")  # fmt: skip
 
 
+def _simple_table(css: str, heads: list[str], rows: list[list[str]]) -> str:
+    """A table of already escaped cells (the first column left, the others right)."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in heads)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return (f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")  # fmt: skip
+
+
+def milestones_table(milestones: tuple[Milestone, ...]) -> str:
+    rows = [
+        [escape(m.title) + f' <span class="code">#{m.event_id}</span>', escape(m.milestone),
+         escape(m.location_label), escape(m.due_local) + (" · due" if m.past_due else ""),
+         escape(format_cents(m.amount_cents)), escape(m.event_status.replace("_", " "))]
+        for m in milestones
+    ]  # fmt: skip
+    heads = ["Event", "Milestone", "Location", "Due (event's time)", "Amount", "Status"]
+    return _simple_table("milestones", heads, rows)
+
+
+def balances_table(balances: tuple[Balance, ...]) -> str:
+    rows = [
+        [escape(b.label), str(b.events), escape(format_cents(b.due_cents)),
+         escape(format_cents(b.past_due_cents)) if b.past_due_cents else "—"]
+        for b in balances
+    ]  # fmt: skip
+    return _simple_table("balances", ["Location", "Events", "Balance due", "Already due"], rows)
+
+
+def events_sections(report: CollectionsReport) -> str:
+    """Upcoming event milestones and balances due by location (a snapshot at generation);
+    nothing when no live event owes anything."""
+    if not report.milestones:
+        return ""
+    upcoming, balances = milestones_table(report.milestones), balances_table(report.balances)
+    return (f"<h2>Upcoming event milestones</h2>{upcoming}"
+            f"<h2>Event balances due by location</h2>{balances}")  # fmt: skip
+
+
 def render(report: CollectionsReport) -> str:
     period = report.period
     generated = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -170,6 +217,7 @@ def render(report: CollectionsReport) -> str:
 <h2>By month</h2>{table("Month", _rows(report.by_month), report.totals)}
 <h2>By plan</h2>{table("Plan", _plan_rows(report))}
 <h2>By location</h2>{table("Location", _rows(report.by_location))}
+{events_sections(report)}
 <footer>{escape(DEFINITIONS)}</footer>
 </body></html>
 """

@@ -50,4 +50,16 @@ def to_json(report: CollectionsReport) -> dict[str, Any]:
              "activeMembers": p.active_members, "mrrCents": p.mrr_cents}
             for p in report.series
         ],
+        "eventMilestones": [
+            {"eventId": m.event_id, "title": m.title, "location": m.location,
+             "milestone": m.milestone, "amountCents": m.amount_cents,
+             "dueAt": m.due_at.isoformat(), "dueLocal": m.due_local, "pastDue": m.past_due,
+             "eventStatus": m.event_status}
+            for m in report.milestones
+        ],
+        "eventBalances": [
+            {"location": b.location, "label": b.label, "events": b.events,
+             "dueCents": b.due_cents, "pastDueCents": b.past_due_cents}
+            for b in report.balances
+        ],
     }  # fmt: skip

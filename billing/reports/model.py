@@ -22,6 +22,7 @@ from datetime import datetime
 from billing.reports.period import Period
 
 ONE_OFF = "(one-off)"  # the plan key of UNSCHEDULED charges (not a valid plan code)
+EVENTS = "(events)"  # the plan key of catering event milestone charges (door source "event")
 TALLIES = ("charged", "declined", "recovered", "failed", "outstanding")
 CHURN_KINDS = ("cancelled", "paused", "defaulted")
 # The one vocabulary of every view (terminal, HTML): the heading of each figure.
@@ -108,6 +109,34 @@ class Point:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Milestone:
+    """An event milestone still to be collected (open, a non-zero amount), as of the report."""
+
+    event_id: int
+    title: str
+    location: str  # a GUID
+    location_label: str
+    milestone: str
+    amount_cents: int
+    due_at: datetime
+    due_local: str  # "2027-03-12 09:00 America/New_York" (the event's zone)
+    past_due: bool  # due by the report's instant and not yet paid
+    event_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Balance:
+    """Per location: what its live events still owe (every open milestone), and how much of it
+    is already due."""
+
+    location: str
+    label: str
+    events: int
+    due_cents: int
+    past_due_cents: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CollectionsReport:
     period: Period
     generated_at: datetime
@@ -118,6 +147,8 @@ class CollectionsReport:
     by_location: tuple[Group, ...]
     totals: Figures
     series: tuple[Point, ...]
+    milestones: tuple[Milestone, ...] = ()  # upcoming event milestones, soonest first
+    balances: tuple[Balance, ...] = ()  # event balances due by location
 
     def month(self, key: str) -> Figures:
         return _find(self.by_month, key)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, case, exists, func, or_
 from sqlalchemy import select as sa_select
@@ -14,10 +16,19 @@ from sqlmodel import Session, col, select
 
 from billing.reports import aggregate
 from billing.reports.aggregate import ChargeFact, EndFact, TrendFact
-from billing.reports.model import CHURN_KINDS, ONE_OFF, CollectionsReport, PlanInfo
+from billing.reports.model import CHURN_KINDS, ONE_OFF, CollectionsReport, Milestone, PlanInfo
 from billing.reports.period import Period, month_of
-from billing.store.tables import Charge, Event, Plan, Subscription
+from billing.store.tables import (
+    CateringEvent,
+    Charge,
+    Event,
+    EventMilestone,
+    Plan,
+    Subscription,
+)
 from billing.store.types import UTCDateTime
+
+LIVE_EVENTS = ("booked", "balance_due")  # events whose open milestones will still be charged
 
 
 def collections(
@@ -28,7 +39,7 @@ def collections(
     location_names: Mapping[str, str] | None = None,
 ) -> CollectionsReport:
     """The collections report for ``period``, as the store stands at ``now``."""
-    return aggregate.build(
+    report = aggregate.build(
         period,
         charges=charge_facts(session, period, now=now),
         ends=end_facts(session, period),
@@ -37,6 +48,34 @@ def collections(
         trend=trend_facts(session, period),
         location_names=location_names,
     )
+    upcoming = tuple(open_milestones(session, now=now, location_names=location_names or {}))
+    return replace(report, milestones=upcoming, balances=aggregate.balances(upcoming))
+
+
+def open_milestones(
+    session: Session, *, now: datetime, location_names: Mapping[str, str]
+) -> list[Milestone]:
+    """Every milestone of a live event still to be collected (open, a non-zero amount), soonest
+    first: a snapshot at ``now``, whatever the period."""
+    query = (
+        select(EventMilestone, CateringEvent)
+        .join(CateringEvent, col(CateringEvent.id) == EventMilestone.event_id)
+        .where(col(CateringEvent.status).in_(LIVE_EVENTS), EventMilestone.state == "open")
+        .where(col(EventMilestone.amount_cents) > 0, col(EventMilestone.due_at).is_not(None))
+        .order_by(col(EventMilestone.due_at), col(EventMilestone.id))
+    )
+    out = []
+    for m, ev in session.exec(query).all():
+        assert m.due_at is not None
+        local = m.due_at.astimezone(ZoneInfo(ev.timezone))
+        out.append(Milestone(
+            event_id=ev.id or 0, title=ev.title, location=ev.location_guid,
+            location_label=location_names.get(ev.location_guid, ev.location_guid),
+            milestone=m.name, amount_cents=m.amount_cents, due_at=m.due_at,
+            due_local=f"{local:%Y-%m-%d %H:%M} {ev.timezone}", past_due=m.due_at <= now,
+            event_status=ev.status,
+        ))  # fmt: skip
+    return out
 
 
 def charge_facts(session: Session, period: Period, *, now: datetime) -> list[ChargeFact]:
@@ -51,7 +90,7 @@ def charge_facts(session: Session, period: Period, *, now: datetime) -> list[Cha
     settled, declined, due = (_month_index(x, starts) for x in instants)
     ever_declined = case((c.decline_count > 0, 1), else_=0)
     due_yet = case((c.due_at <= _instant(now), 1), else_=0)
-    keys: tuple[Any, ...] = (col(Plan.code), c.location_guid, c.status, ever_declined,
+    keys: tuple[Any, ...] = (col(Plan.code), c.source, c.location_guid, c.status, ever_declined,
                              settled, declined, due, due_yet)  # fmt: skip
     query = (
         sa_select(*keys, func.count(), func.sum(c.amount_cents))
@@ -69,7 +108,7 @@ def charge_facts(session: Session, period: Period, *, now: datetime) -> list[Cha
 
     return [
         ChargeFact(
-            plan=code or ONE_OFF,
+            plan=code or aggregate.SOURCE_PLANS.get(source or "", ONE_OFF),
             location=location,
             status=status,
             decline_count=was_declined,
@@ -80,7 +119,8 @@ def charge_facts(session: Session, period: Period, *, now: datetime) -> list[Cha
             count=count,
             amount_cents=int(cents),
         )
-        for code, location, status, was_declined, s_i, d_i, u_i, is_due, count, cents in rows
+        for code, source, location, status, was_declined, s_i, d_i, u_i, is_due, count, cents
+        in rows
     ]
 
 

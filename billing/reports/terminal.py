@@ -14,7 +14,15 @@ from rich.table import Table
 from rich.text import Text
 
 from billing.domain.money import format_cents
-from billing.reports.model import LABELS, CollectionsReport, Figures, Group, Tally
+from billing.reports.model import (
+    LABELS,
+    Balance,
+    CollectionsReport,
+    Figures,
+    Group,
+    Milestone,
+    Tally,
+)
 
 HEADERS = (LABELS["charged"], "#", LABELS["declined"], LABELS["recovered"], LABELS["failed"],
            LABELS["outstanding"], LABELS["churned"])  # fmt: skip
@@ -56,6 +64,35 @@ def short_location(label: str) -> str:
     return label.split("-")[0] + "…" if len(label) == 36 and label.count("-") == 4 else label
 
 
+def _plain(title: str, heads: tuple[str, ...]) -> Table:
+    out = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                pad_edge=False, collapse_padding=True)  # fmt: skip
+    for n, head in enumerate(heads):
+        out.add_column(head, justify="left" if n < 3 else "right", no_wrap=n >= 3,
+                       overflow="fold")  # fmt: skip
+    return out
+
+
+def milestones_table(milestones: tuple[Milestone, ...]) -> Table:
+    out = _plain("Upcoming event milestones", ("Event", "Milestone", "Location", "Due", "Amount"))
+    for m in milestones:
+        due = m.due_local.rsplit(" ", 1)[0] + (" (due)" if m.past_due else "")
+        out.add_row(Text(f"#{m.event_id} {m.title}"), Text(m.milestone),
+                    Text(short_location(m.location_label)), due,
+                    format_cents(m.amount_cents))  # fmt: skip
+    return out
+
+
+def balances_table(balances: tuple[Balance, ...]) -> Table:
+    out = _plain("Event balances due by location",
+                 ("Location", "Events", "Balance due", "Already due"))  # fmt: skip
+    out.columns[1].justify = "right"
+    for b in balances:
+        out.add_row(Text(short_location(b.label)), str(b.events), format_cents(b.due_cents),
+                    _money(Tally(count=1, cents=b.past_due_cents)) if b.past_due_cents else "—")
+    return out
+
+
 def render(report: CollectionsReport) -> RichGroup:
     locations = tuple(
         Group(key=g.key, label=short_location(g.label), figures=g.figures)
@@ -66,11 +103,13 @@ def render(report: CollectionsReport) -> RichGroup:
         ("Collections report ", "bold"), (report.period.label(), "bold cyan"),
         f"  (months in {report.period.timezone})",
     )  # fmt: skip
+    events = (milestones_table(report.milestones), balances_table(report.balances))
     return RichGroup(
         header,
         table("By month", "Month", months, report.totals),
         table("By plan", "Plan", report.by_plan, None),
         table("By location", "Location", locations, None),
+        *(events if report.milestones else ()),
     )
 
 

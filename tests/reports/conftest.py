@@ -28,7 +28,16 @@ from billing.sandbox import SandboxConfig, running_sandbox
 from billing.store import migrate
 from billing.store.db import Store
 from tests.conftest import IN_CI
-from tests.engine.conftest import LOC_A, LOC_B, START, TEN_YEARS_S
+from tests.engine.conftest import (  # noqa: F401
+    LOC_A,
+    LOC_B,
+    START,
+    TEN_YEARS_S,
+    anyio_backend,
+    db_url,
+    sandbox,
+    sqlite_url,
+)
 from tests.engine.world import APPROVE, world
 
 RECOVERS = "4000000000000341"
@@ -48,8 +57,8 @@ async def _build(url: str) -> ledger.LedgerCheck:
         locations=(LOC_A, LOC_B), start=START, token_ttl_s=TEN_YEARS_S,
         rate_per_second=10_000, rate_per_15min=10_000_000,
     )  # fmt: skip
-    with running_sandbox(config) as sandbox:
-        async with world(sandbox, url, START) as w:
+    with running_sandbox(config) as handle:
+        async with world(handle, url, START) as w:
             w.plan(code="wine", name="Wine club", kind="RECURRING", amount_cents=4500,
                    interval_unit="month", timezone="UTC", local_time="10:00")  # fmt: skip
             w.plan(code="deposit", name="Catering deposit", kind="INSTALLMENT",

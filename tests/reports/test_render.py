@@ -78,7 +78,9 @@ def test_json_output_shape(runner_env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {"schema", "period", "generatedAt", "currency", "totals", "months",
-                         "plans", "locations", "lines", "series"}  # fmt: skip
+                         "plans", "locations", "lines", "series", "eventMilestones",
+                         "eventBalances"}  # fmt: skip
+    assert (data["eventMilestones"], data["eventBalances"]) == ([], [])  # no catering events
     assert data["period"] == {"from": "2027-01", "to": "2027-03", "timezone": "UTC"}
     assert set(data["totals"]) == {"charged", "declined", "recovered", "failed", "outstanding",
                                    "churned"}  # fmt: skip
