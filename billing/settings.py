@@ -193,7 +193,8 @@ class MailSettings(BaseModel):
 
 
 MessageKindName = Literal[
-    "receipt", "decline", "final_failure", "cancellation", "reminder", "expiring_card"
+    "receipt", "decline", "final_failure", "cancellation", "reminder", "expiring_card",
+    "release_notice",
 ]
 
 

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     CANCELLATION = "cancellation"  # a subscription was cancelled
     REMINDER = "reminder"  # N days before a charge
     EXPIRING_CARD = "expiring_card"  # 30, 15, 3 days before the card's last day
+    RELEASE_NOTICE = "release_notice"  # a wine-club release's amount, before its cutoff
 
 
 class Status(StrEnum):
@@ -53,6 +54,7 @@ TRIGGERS: dict[tuple[str, str], Kind] = {
     ("subscription", "cancelled"): Kind.CANCELLATION,
     ("subscription", "reminder_due"): Kind.REMINDER,
     ("mandate", "card_expiring"): Kind.EXPIRING_CARD,
+    ("membership", "release_notice"): Kind.RELEASE_NOTICE,
 }
 REMINDER_EVENT = "reminder_due"
 EXPIRING_EVENT = "card_expiring"
