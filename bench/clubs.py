@@ -71,7 +71,8 @@ async def seed(store: Store, control: SandboxControl, locs: tuple[str, ...], cou
         for n, loc in enumerate(locs):
             named.add(session, loc, name=f"Room {n}", timezone="America/Los_Angeles", now=now)
         club = service.create_club(session, name="Cellar Club", location=locs[0],
-                                   shipping={"*": 1500}, tax_rates={"*": 72_500}, now=now)
+                                   shipping={"*": 1500}, tax_rates={"*": 72_500},
+                                   notice_days=0, now=now)
         tier = service.add_tier(session, club, name="Six", bottles=6, discount_pct=15)
         club_id, tier_id = club.id or 0, str(tier.id)
     cards = [(locs[n % len(locs)],

@@ -195,6 +195,7 @@ class MailSettings(BaseModel):
 MessageKindName = Literal[
     "receipt", "decline", "final_failure", "cancellation", "reminder", "expiring_card",
     "milestone_notice",
+    "release_notice",
 ]
 
 

@@ -33,6 +33,7 @@ def _club_fields(club: Any) -> dict[str, Any]:
         "shipping (cents)": club.shipping,
         "tax %": {k: str(Decimal(v) / 10_000) for k, v in club.tax_rates.items()},
         "rebilling": f"days {club.retry_days}, then {club.final_action} the shipment",
+        "notice days": club.notice_days,
     }  # fmt: skip
 
 
@@ -73,6 +74,9 @@ def create(
     tax: str | None = typer.Option(None, "--tax", help="Inline rates: CA=7.25,NY=8.875"),
     retry_days: str = typer.Option("1,2,3,4,5,6,7,8,9,10", "--retry-days",
                                    help="Rebilling days after the first decline"),
+    notice_days: int = typer.Option(rules.DEFAULT_NOTICE_DAYS, "--notice-days",
+                                    help="Days before each cutoff members are told their amount"
+                                         " (0: none required)"),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Create a wine club at a location (its time zone), with its shipping and tax tables.
@@ -87,7 +91,7 @@ def create(
         club = service.create_club(
             session, name=name, location=location, pickup_region=pickup_region,
             skip_cap=skip_cap, auto_approve=auto_approve, shipping=table, tax_rates=rates,
-            retry_days=days, now=SystemClock().now(),
+            retry_days=days, notice_days=notice_days, now=SystemClock().now(),
         )  # fmt: skip
         fields = _club_fields(club)
     if json_out:

@@ -193,7 +193,8 @@ def preview_(
     Example: billing releases preview 1 --json
     """
     with output.transaction() as session:
-        shown = preview.build(session, clubs_store.release(session, release_id))
+        shown = preview.build(session, clubs_store.release(session, release_id),
+                              now=SystemClock().now())
         run = reports.club_run(session, release_id) if html_path else None
     if html_path is not None:
         html_path.write_text(page.render(shown, run), encoding="utf-8")

@@ -166,7 +166,7 @@ def _pair(session: Session, membership_id: int, release_id: int) -> tuple[Releas
 
 def _view(session: Session, release: Release, member: Membership, clock: Clock) -> ShipmentOut:
     session.flush()
-    [row] = preview.rows(session, release, only={member.id or 0})
+    [row] = preview.rows(session, release, only={member.id or 0}, now=clock.now())
     ship = clubs_store.shipment(session, release.id or 0, member.id or 0)
     editable = release.status in ("draft", "open") and clock.now() < release.cutoff_at
     amount: Any = row.get("amount_cents")

@@ -14,14 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from billing.clubs import process
 from billing.clubs import store as clubs_store
 from billing.domain.dunning import DunningPolicy
 from billing.store import door, events
 from billing.store.db import Store
-from billing.store.tables import Charge, Club, Membership, Shipment
+from billing.store.tables import Charge, Club, Mandate, Membership, Shipment
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +88,20 @@ def changed(session: Session, charge: Charge, what: str, now: datetime) -> None:
 
 def materialize(store: Store, now: datetime) -> int:
     return process.run(store, now=now)
+
+
+def mandates_in_use(session: Session, ids: set[int]) -> set[int]:
+    """Those of ``ids`` a live membership charges, directly or through a card it replaced: a
+    cancelled subscription sharing the card must not end the membership's consent. Reads only
+    the memberships on these cards and on the cards they replaced (never every membership)."""
+    cards, frontier = set(ids), set(ids)
+    while frontier:  # walk back from each card to the cards it replaced
+        older = select(Mandate.id).where(col(Mandate.replaced_by_id).in_(frontier))
+        frontier = {int(m) for m in session.exec(older).all() if m is not None} - cards
+        cards |= frontier
+    query = select(Membership.mandate_id).where(
+        col(Membership.mandate_id).in_(cards), col(Membership.status) != "cancelled"
+    )
+    used = {int(m) for m in session.exec(query).all() if m is not None}
+    current = clubs_store.current_mandates(session, used)
+    return {m.id or 0 for m in current.values()} & ids

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -36,9 +37,12 @@ class Preview:
 
 
 def rows(
-    session: Session, release: Release, *, only: set[int] | None = None
-) -> list[dict[str, Any]]:
-    """One row per member of the release's club (``only``: just these memberships)."""
+    session: Session, release: Release, *, only: set[int] | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """One row per member of the release's club (``only``: just these memberships). A
+    chargeable member whose release notice was not sent by the cutoff is blocked once the
+    cutoff is reached (``now`` None: judged as at the cutoff; ``billing.clubs.notices``)."""
     club = clubs_store.club(session, str(release.club_id))
     members = clubs_store.memberships(session, club.id or 0, only=only)
     tiers = {t.id: t for t in clubs_store.tiers(session, club.id or 0)}
@@ -58,6 +62,25 @@ def rows(
                    shipments.get(member.id or 0), mandate, process_on)  # fmt: skip
         row["member"] = customer.email if customer else ""
         out.append(row)
+    return _noticed(session, club, release, out, now)
+
+
+def _noticed(
+    session: Session, club: Club, release: Release, out: list[dict[str, Any]],
+    now: datetime | None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    if club.notice_days <= 0:
+        return out
+    chargeable = {int(r["membership_id"]) for r in out if r["category"] == "chargeable"}
+    sent = clubs_store.notices_sent(session, release.id or 0, chargeable)
+    for row in out:
+        if row["category"] != "chargeable":
+            continue
+        when = sent.get(int(row["membership_id"]))
+        row["notice_sent_at"] = None if when is None else when.isoformat()
+        if rules.notice_blocks(days=club.notice_days, sent_at=when, cutoff_at=release.cutoff_at,
+                               now=now):  # fmt: skip
+            row.update(category="blocked", reason=rules.NOTICE_MISSING)
     return out
 
 
@@ -149,10 +172,10 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def build(session: Session, release: Release) -> Preview:
+def build(session: Session, release: Release, *, now: datetime | None = None) -> Preview:
     """The preview: before the cutoff the live rows; after it the stored snapshot, with any
     difference a fresh preview shows (processing refuses those)."""
-    fresh = rows(session, release)
+    fresh = rows(session, release, now=now)
     shown, diffs = fresh, []
     if release.snapshot is not None:
         shown = list(release.snapshot)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from billing.clubs import preview, rules, service
+from billing.clubs import notices, preview, rules, service
 from billing.clubs import store as clubs_store
 from billing.domain.states import ChargeStatus, MandateStatus
 from billing.errors import DomainError
@@ -45,7 +45,7 @@ class Outcome:
 
 
 def take_snapshot(session: Session, release: Release, *, now: datetime) -> None:
-    release.snapshot = preview.rows(session, release)
+    release.snapshot = preview.rows(session, release, now=now)
     release.snapshot_at = now
     events.emit(session, at=now, entity="release", entity_id=release.id or 0, type="snapshot",
                 members=len(release.snapshot))  # fmt: skip
@@ -64,7 +64,7 @@ def process(session: Session, release: Release, *, now: datetime) -> Outcome:
         take_snapshot(session, release, now=now)
     if release.approved_at is None and not club.auto_approve:
         return Outcome(rid, False, why="not approved (billing releases approve)")
-    fresh = preview.rows(session, release)
+    fresh = preview.rows(session, release, now=now)
     diffs = rules.differences(release.snapshot or [], fresh)
     if diffs:
         text = "; ".join(diffs)
@@ -145,7 +145,9 @@ def complete(session: Session, release: Release, *, now: datetime) -> bool:
 
 def run(store: Store, *, now: datetime) -> int:
     """One pass (the engine's materialize lane): snapshot releases whose cutoff has passed,
-    process the approved ones, complete the finished ones. Returns charges created."""
+    process the approved ones, complete the finished ones. Returns charges created. The
+    release notices now due are created first (``billing.clubs.notices``)."""
+    notices.scan(store, now=now)
     with store.transaction() as session:
         due = session.exec(
             select(Release.id).where(

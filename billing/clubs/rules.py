@@ -291,3 +291,26 @@ def _show(entry: tuple[object, object] | None) -> str:
         return "absent"
     category, cents = entry
     return f"{category}" if cents is None else f"{category} {cents}c"
+
+
+# release notices ----------------------------------------------------------------------------
+# Card-network rule: a merchant-initiated charge under changed terms needs notice first. Each
+# release's amount is new, so each chargeable member is told once per release (the club's
+# ``notice_days``, default 7, before the edit cutoff, or at once when the release opens later),
+# and a member whose notice was not sent by the cutoff is blocked, never charged.
+DEFAULT_NOTICE_DAYS = 7
+NOTICE_MISSING = "required notice missing: the release notice was not sent by the cutoff"
+
+
+def notice_due(now: datetime, *, cutoff_at: datetime, days: int) -> bool:
+    """Is it time to send the release notice (from ``days`` before the cutoff until it)?"""
+    return days > 0 and cutoff_at - timedelta(days=days) <= now < cutoff_at
+
+
+def notice_blocks(*, days: int, sent_at: datetime | None, cutoff_at: datetime,
+                  now: datetime | None) -> bool:  # fmt: skip
+    """Is a chargeable member blocked for want of their release notice? Only once the cutoff
+    is reached (``now`` None: judged as at the cutoff): before it the notice may still go."""
+    if days <= 0 or (sent_at is not None and sent_at <= cutoff_at):
+        return False
+    return now is None or now >= cutoff_at

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from billing.clubs import preview, rules
 from billing.clubs import store as clubs_store
 from billing.domain import inputs, money
-from billing.domain.states import MandateStatus, PlanKind
+from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
 from billing.errors import DomainError
 from billing.manage import locations
 from billing.store import door, events
@@ -26,7 +26,11 @@ from billing.store.tables import (
     Release,
     ReleaseLine,
     Shipment,
+    Subscription,
 )
+
+LIVE_SUBSCRIPTION = (SubscriptionStatus.PENDING_MANDATE, SubscriptionStatus.ACTIVE,
+                     SubscriptionStatus.PAST_DUE, SubscriptionStatus.PAUSED)  # fmt: skip
 
 
 # clubs and tiers ----------------------------------------------------------------------------
@@ -34,14 +38,20 @@ def create_club(
     session: Session, *, name: str, location: str, pickup_region: str = "",
     skip_cap: int = rules.DEFAULT_SKIP_CAP, auto_approve: bool = False,
     shipping: Mapping[str, int] | None = None, tax_rates: Mapping[str, int] | None = None,
-    retry_days: Sequence[int] = rules.DEFAULT_RETRY_DAYS, now: datetime,
+    retry_days: Sequence[int] = rules.DEFAULT_RETRY_DAYS,
+    notice_days: int = rules.DEFAULT_NOTICE_DAYS, now: datetime,
 ) -> Club:  # fmt: skip
+    """``notice_days``: the release notice goes out that many days before each cutoff; 0 only
+    for a club whose members agreed to every release's amount when they joined (then no
+    notice is sent or required)."""
     name = inputs.text(name, field="name", max_length=100)
     if session.exec(select(Club).where(Club.name == name)).first() is not None:
         raise DomainError(f"a club named {name!r} exists", field="name")
     place = locations.get(session, location)
     if not 0 <= skip_cap <= 52:
         raise DomainError(f"skip cap must be 0..52, got {skip_cap}", field="skip_cap")
+    if not 0 <= notice_days <= 60:
+        raise DomainError(f"notice days must be 0..60, got {notice_days}", field="notice_days")
     days = tuple(retry_days)
     if any(d < 1 for d in days) or list(days) != sorted(set(days)):
         raise DomainError("retry days must be >= 1 and strictly increasing", field="retry_days")
@@ -50,7 +60,7 @@ def create_club(
         pickup_region=pickup_region.strip().upper(), skip_cap=skip_cap,
         auto_approve=auto_approve, shipping=_cents_table(shipping or {}, "shipping"),
         tax_rates=_cents_table(tax_rates or {}, "tax"), retry_days=list(days),
-        final_action=rules.DEFAULT_FINAL_ACTION, created_at=now,
+        final_action=rules.DEFAULT_FINAL_ACTION, notice_days=notice_days, created_at=now,
     )  # fmt: skip
     session.add(club)
     session.flush()
@@ -184,9 +194,33 @@ def hold(session: Session, member: Membership, *, until: date | None, now: datet
 
 
 def cancel(session: Session, member: Membership, *, now: datetime) -> None:
+    """The membership ends, and with it the consent its card was given for: the mandate's
+    purpose ends (the engine revokes it at Toast once nothing is in flight) unless a live
+    subscription or another live membership still charges it."""
     member.status = rules.membership_move(member.status, "cancelled")
     member.cancelled_at = now
     events.emit(session, at=now, entity="membership", entity_id=member.id or 0, type="cancelled")
+    if member.mandate_id is None:
+        return
+    mandate = clubs_store.current_mandates(session, {member.mandate_id}).get(member.mandate_id)
+    if mandate is not None and not _mandate_in_use(session, mandate.id or 0, member.id or 0):
+        door.end_purpose(session, mandate.id or 0, now=now)
+
+
+def _mandate_in_use(session: Session, mandate_id: int, but: int) -> bool:
+    """Does a live subscription, or a live membership other than ``but``, charge this mandate
+    (directly, or through a card it replaced)?"""
+    subs = select(Subscription.id).where(Subscription.mandate_id == mandate_id,
+                                         col(Subscription.status).in_(LIVE_SUBSCRIPTION))
+    if session.exec(subs).first() is not None:
+        return True
+    others = select(Membership.mandate_id).where(
+        col(Membership.id) != but, col(Membership.status) != "cancelled",
+        col(Membership.mandate_id).is_not(None),
+    )  # fmt: skip
+    ids = {int(m) for m in session.exec(others).all() if m is not None}
+    current = clubs_store.current_mandates(session, ids)
+    return any((m.id or 0) == mandate_id for m in current.values())
 
 
 # releases -----------------------------------------------------------------------------------
@@ -256,7 +290,7 @@ def approve(session: Session, release: Release, *, now: datetime) -> None:
         raise DomainError(f"release {release.id} is {release.status}", field="release")
     release.approved_at = now
     if release.refused is not None:
-        release.snapshot = preview.rows(session, release)
+        release.snapshot = preview.rows(session, release, now=now)
         release.snapshot_at, release.refused = now, None
     events.emit(session, at=now, entity="release", entity_id=release.id or 0, type="approved")
 
@@ -363,7 +397,7 @@ def ship_now(session: Session, release: Release, member: Membership, *, now: dat
     if ship.skipped_at is not None:
         raise DomainError("the shipment is skipped: unskip it first", field="shipment")
     session.flush()
-    [row] = preview.rows(session, release, only={member.id or 0})
+    [row] = preview.rows(session, release, only={member.id or 0}, now=now)
     if row["category"] != "chargeable":
         raise DomainError(f"cannot ship now: {row['reason'] or row['category']}",
                           field="membership")  # fmt: skip

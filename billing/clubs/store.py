@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from billing.errors import NotFound
@@ -11,12 +13,15 @@ from billing.store.tables import (
     Customer,
     Mandate,
     Membership,
+    Message,
+    Notice,
     Release,
     ReleaseLine,
     Shipment,
 )
 
 SOURCE = "club"
+NOTICE_KIND = "release_notice"  # the notice kind, the event type and the message kind
 
 
 def charge_key(release_id: int, membership_id: int) -> str:
@@ -145,3 +150,19 @@ def current_mandates(session: Session, ids: set[int]) -> dict[int, Mandate]:
         if mandate is not None:
             result[mandate_id] = mandate
     return result
+
+
+def notices_sent(
+    session: Session, release_id: int, membership_ids: set[int]
+) -> dict[int, datetime]:
+    """Membership id -> when its release notice email was accepted by the relay."""
+    if not membership_ids:
+        return {}
+    keys = {charge_key(release_id, m): m for m in membership_ids}
+    query = (
+        select(Notice.key, Message.sent_at)
+        .join(Message, col(Message.event_id) == col(Notice.event_id))
+        .where(Notice.kind == NOTICE_KIND, col(Notice.key).in_(list(keys)),
+               Message.channel == "email", Message.status == "sent")
+    )  # fmt: skip
+    return {keys[key]: at for key, at in session.exec(query).all() if at is not None}

@@ -361,6 +361,13 @@ def ended_mandates(
         else:
             params = {"limit": limit, "locations": locations}
             rows = conn.execute(hot.ENDED_MANDATES_AT, params).all()
+        # A business package may still charge the mandate (a club membership sharing the card
+        # of a cancelled subscription): its consent lives on, so the mark is cleared (the
+        # package marks it again when its own purpose ends).
+        alive = door.in_use(Session(bind=conn), {row.id for row in rows}) if rows else set()
+        if alive:
+            conn.execute(hot.PURPOSE_LIVES_ON, {"ids": sorted(alive)})
+            rows = [row for row in rows if row.id not in alive]
     return [
         MandateToRevoke(
             mandate_id=row.id, toast_mandate_id=row.toast_mandate_id,

@@ -12,7 +12,7 @@ from billing.domain.states import MandateStatus, SubscriptionStatus
 from billing.engine.phases import MandateToRevoke
 from billing.errors import DomainError
 from billing.manage import members
-from billing.store import events
+from billing.store import door, events
 from billing.store.tables import Charge, Mandate, Subscription
 from billing.toast import errors as toast_errors
 from billing.toast.facade import ToastClient
@@ -83,6 +83,11 @@ def prepare_revoke(session: Session, mandate_id: int) -> MandateToRevoke:
             "cancel or settle them first",
             field="mandate",
         )
+    if door.in_use(session, {mandate_id}):
+        raise DomainError(
+            f"mandate {mandate_id} still pays a live club membership: cancel it first "
+            "(billing members cancel)", field="mandate",
+        )  # fmt: skip
     target = revocation(mandate)
     if target is None:
         raise DomainError(f"mandate {mandate_id} has no Toast mandate id", field="mandate")

@@ -16,7 +16,7 @@ from billing.engine import materialize
 from billing.engine.phases import MandateToRevoke
 from billing.errors import DomainError, NotFound
 from billing.manage import mandates, members
-from billing.store import events
+from billing.store import door, events
 from billing.store.tables import Charge, Mandate, Plan, Subscription
 
 S = SubscriptionStatus
@@ -151,6 +151,8 @@ def _mandate_done(session: Session, sub: Subscription) -> MandateToRevoke | None
         return None
     if mandates.open_charges(session, sub.mandate_id):
         return None  # a charge is still in flight or needs a human: revoke later
+    if door.in_use(session, {sub.mandate_id}):
+        return None  # a club membership (say) still charges this card under its own consent
     return mandates.revocation(members.get_mandate(session, sub.mandate_id))
 
 

@@ -18,6 +18,7 @@ from billing.store.tables import (
     Customer,
     Event,
     Mandate,
+    Membership,
     Plan,
     Subscription,
 )
@@ -41,7 +42,8 @@ class _Rows:
 def gather(session: Session, event: Event, kind: Kind, notify: NotifySettings) -> Facts | None:
     """The facts of ``kind`` for ``event``, or None when there is nobody to tell."""
     gather_rows = {"charge": _charge_rows, "mandate": _mandate_rows,
-                   "catering_event": _event_rows}.get(event.entity, _sub_rows)  # fmt: skip
+                   "catering_event": _event_rows,
+                   "membership": _membership_rows}.get(event.entity, _sub_rows)  # fmt: skip
     rows = gather_rows(session, event)
     if rows is None or not rows.customer.email:
         return None
@@ -80,6 +82,18 @@ def _sub_rows(session: Session, event: Event) -> _Rows | None:
     mandate = session.get(Mandate, sub.mandate_id) if sub.mandate_id else None
     plan = session.get(Plan, sub.plan_id)
     return _Rows(customer=customer, mandate=mandate, subscription=sub, plan=plan, charge=None)
+
+
+def _membership_rows(session: Session, event: Event) -> _Rows | None:
+    """A club member (a release notice): their card is the membership's mandate."""
+    member = session.get(Membership, event.entity_id)
+    customer = session.get(Customer, member.customer_id) if member else None
+    if member is None or customer is None:
+        return None
+    mandate = session.get(Mandate, member.mandate_id) if member.mandate_id else None
+    while mandate is not None and mandate.replaced_by_id:  # the card now in force
+        mandate = session.get(Mandate, mandate.replaced_by_id)
+    return _Rows(customer=customer, mandate=mandate, subscription=None, plan=None, charge=None)
 
 
 def _mandate_rows(session: Session, event: Event) -> _Rows | None:
@@ -140,6 +154,12 @@ def _specific(rows: _Rows, event: Event, kind: Kind) -> dict[str, Any]:
     if kind == Kind.REMINDER:
         return {"amount_cents": int(data["amount_cents"]), "due_at": str(data["due_at"]),
                 "why": "a payment is coming up"}  # fmt: skip
+    if kind == Kind.RELEASE_NOTICE:  # everything as the release notice scan saw it
+        return {"amount_cents": int(data["amount_cents"]), "club": str(data["club"]),
+                "title": str(data["title"]), "cutoff_at": str(data["cutoff_at"]),
+                "process_at": str(data["process_at"]), "timezone": str(data["timezone"]),
+                "lines": list(data.get("lines") or []), "what": f"{data['club']}: {data['title']}",
+                "why": "your club release is coming up"}  # fmt: skip
     if kind == Kind.EXPIRING_CARD:
         return {"amount_cents": _plan_amount(rows), "ends_at": str(data["ends_at"]),
                 "days": int(data["days"]), "why": "your card is about to expire"}  # fmt: skip

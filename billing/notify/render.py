@@ -49,6 +49,7 @@ class Renderer:
         env.filters["money"] = money
         env.filters["day"] = day
         env.filters["last_day"] = last_day
+        env.filters["moment"] = moment
         return env
 
     def render(self, kind: str, facts: dict[str, Any]) -> Rendered:
@@ -88,6 +89,13 @@ def day(instant: str | datetime, zone: str, locale: str = "en_US") -> str:
     """An instant as a long date in ``zone`` (March 1, 2027)."""
     value = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
     return str(dates.format_date(value.astimezone(ZoneInfo(zone)).date(), "long", locale=locale))
+
+
+def moment(instant: str | datetime, zone: str, locale: str = "en_US") -> str:
+    """An instant as a date and time in ``zone``, naming the zone (March 31, 2027,
+    11:59:00 PM PDT)."""
+    value = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
+    return str(dates.format_datetime(value, "long", tzinfo=ZoneInfo(zone), locale=locale))
 
 
 def last_day(ends: str | datetime, zone: str, locale: str = "en_US") -> str:

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     REMINDER = "reminder"  # N days before a charge
     EXPIRING_CARD = "expiring_card"  # 30, 15, 3 days before the card's last day
     MILESTONE_NOTICE = "milestone_notice"  # an event milestone's exact amount, before charging
+    RELEASE_NOTICE = "release_notice"  # a wine-club release's amount, before its cutoff
 
 
 class Status(StrEnum):
@@ -55,6 +56,7 @@ TRIGGERS: dict[tuple[str, str], Kind] = {
     ("subscription", "reminder_due"): Kind.REMINDER,
     ("mandate", "card_expiring"): Kind.EXPIRING_CARD,
     ("catering_event", "milestone_notice"): Kind.MILESTONE_NOTICE,
+    ("membership", "release_notice"): Kind.RELEASE_NOTICE,
 }
 REMINDER_EVENT = "reminder_due"
 EXPIRING_EVENT = "card_expiring"

@@ -19,6 +19,8 @@ module named in ``HOOKS``. A hook module may define:
   ``what`` (``paid``, ``retry_scheduled``, ``failed``, ``needs_attention``);
 - ``veto(session, charge, now) -> str | None``: asked when the engine has claimed the charge,
   before anything is sent: a reason holds it for a human (``needs_attention``) unsent;
+- ``mandates_in_use(session, ids) -> set[int]``: those mandates the package still charges
+  under a live consent (a club membership): the engine keeps them when another purpose ends;
 - ``materialize(store, now) -> int``: called once per pass of the engine's materialize lane
   (``materialize_sources``), in the package's own transactions: where a package turns its
   business objects into charges when they fall due (a club release at its cutoff).
@@ -197,6 +199,17 @@ def veto(session: Session, charge_id: int, source: str, *, now: datetime) -> str
     why: str | None = judge(session, charge, now)
     session.flush()
     return why
+def in_use(session: Session, mandate_ids: set[int]) -> set[int]:
+    """Those of ``mandate_ids`` a package still charges under a live consent of its own (its
+    hook's ``mandates_in_use``): the engine does not revoke them."""
+    live: set[int] = set()
+    for source in sorted(HOOKS):
+        ask = getattr(_hook(source), "mandates_in_use", None)
+        if ask is not None and mandate_ids:
+            live |= set(ask(session, mandate_ids))
+    return live
+
+
 def materialize_sources(store: Any, *, now: datetime) -> int:
     """Run each registered package's ``materialize`` (the engine's materialize lane)."""
     made = 0

@@ -147,6 +147,9 @@ MANDATE_OF_FEE = text(
     "SELECT id, standing_instruction, status, toast_mandate_id, location_guid, "
     "toast_payment_method_id FROM mandate WHERE id = :id"
 )
+PURPOSE_LIVES_ON = text(
+    "UPDATE mandate SET purpose_ended_at = NULL WHERE id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 FEE_PURPOSE_ENDED = _instants(
     "UPDATE mandate SET purpose_ended_at = :now WHERE id = :id AND purpose_ended_at IS NULL",
     "now",

@@ -786,6 +786,8 @@ class Club(SQLModel, table=True):
     tax_rates: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
     retry_days: list[int] = Field(default_factory=list, sa_type=JSON)
     final_action: str = Field(default="skip", sa_type=String(16), max_length=16)
+    # Days before a release's cutoff its release notice goes out (0: none required).
+    notice_days: int = Field(default=7, sa_column_kwargs={"server_default": "7"})
     created_at: datetime = _utc()
 
 

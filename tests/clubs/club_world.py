@@ -130,12 +130,15 @@ class ClubWorld:
 
 def make_club(w: World, *, now: datetime, auto_approve: bool = False,
               tz: str = "America/Los_Angeles", retry_days: tuple[int, ...] | None = None,
-              ) -> ClubWorld:  # fmt: skip
+              notice_days: int = 0) -> ClubWorld:  # fmt: skip
+    """``notice_days`` 0 (no release notice required) unless a test is about the notices
+    (tests/notify/test_release_notice.py): the other tests are about amounts and charging."""
     with w.store.transaction() as session:
         locations.add(session, w.location, name="Winery", timezone=tz, now=now)
         club = service.create_club(
             session, name="Cellar Club", location=w.location, pickup_region="CA",
             auto_approve=auto_approve, shipping=SHIPPING, tax_rates=TAX, now=now,
+            notice_days=notice_days,
             **({} if retry_days is None else {"retry_days": retry_days}),
         )  # fmt: skip
         three = service.add_tier(session, club, name="Three", bottles=3, discount_pct=10)

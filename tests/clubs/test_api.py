@@ -31,7 +31,8 @@ async def _member(h: Harness) -> tuple[int, int]:
     with h.store.transaction() as session:
         locations.add(session, LOCATION, name="Winery", timezone="America/Los_Angeles", now=now)
         club = service.create_club(session, name="Cellar", location="Winery", pickup_region="CA",
-                                   shipping=SHIPPING, tax_rates=TAX, now=now)  # fmt: skip
+                                   shipping=SHIPPING, tax_rates=TAX, notice_days=0,
+                                   now=now)  # fmt: skip
         tier = service.add_tier(session, club, name="Six", bottles=6, discount_pct=15)
         customer = members.get_customer(session, "ann@example.com")
         member = service.join(session, club, customer=customer, tier=tier, delivery="ship",

@@ -58,7 +58,7 @@ def test_a_club_run_from_the_command_line(cli: Cli, cli_sandbox: object) -> None
     run("locations", "add", LOC_A, "--name", "Winery", "--timezone", "America/Los_Angeles")
     club = cli.json("clubs", "create", "Cellar Club", "--location", "Winery", "--pickup-region",
                     "CA", "--shipping", "CA=15", "--shipping", "*=25", "--tax",
-                    "CA=7.25,NY=8.875", spawn=False)  # fmt: skip
+                    "CA=7.25,NY=8.875", "--notice-days", "0", spawn=False)  # fmt: skip
     assert club["timezone"] == "America/Los_Angeles"
     assert club["tax %"] == {"CA": "7.25", "NY": "8.875"}
     run("clubs", "tiers", "add", "Cellar Club", "Six", "--bottles", "6", "--discount", "15")

@@ -190,3 +190,28 @@ def test_bad_lines_name_the_field() -> None:
     with pytest.raises(DomainError) as bad:
         rules.check_discount(101)
     assert bad.value.field == "discount"
+
+
+# release notices ----------------------------------------------------------------------------
+CUTOFF = datetime(2027, 1, 31, 7, 59, tzinfo=UTC)
+instants = st.datetimes(min_value=datetime(2026, 12, 1), max_value=datetime(2027, 3, 1),
+                        timezones=st.just(UTC))  # fmt: skip
+
+
+@given(now=instants, days=st.integers(0, 60))
+def test_a_notice_is_due_from_its_days_before_the_cutoff_until_it(now: datetime, days: int) -> None:
+    due = rules.notice_due(now, cutoff_at=CUTOFF, days=days)
+    assert due == (days > 0 and CUTOFF - timedelta(days=days) <= now < CUTOFF)
+
+
+@given(sent=st.none() | instants, now=st.none() | instants, days=st.integers(0, 60))
+def test_only_a_notice_not_sent_by_the_cutoff_blocks_and_only_from_the_cutoff(
+    sent: datetime | None, now: datetime | None, days: int
+) -> None:
+    blocks = rules.notice_blocks(days=days, sent_at=sent, cutoff_at=CUTOFF, now=now)
+    if days == 0 or (sent is not None and sent <= CUTOFF):
+        assert not blocks  # none required, or told in time
+    elif now is not None and now < CUTOFF:
+        assert not blocks  # it may still go out
+    else:
+        assert blocks

@@ -1,0 +1,72 @@
+"""Release notices: before a release is charged each chargeable member is told (club, release,
+their amount as previewed, the edit cutoff in the location's zone, how to skip or customize).
+
+The scan runs in the clubs' materialize lane (``billing.clubs.process.run``): for each open
+release inside its notice window it commits one ``release_notice`` event per chargeable member,
+with a ``notice`` row whose (kind, key) is unique, so however many workers scan, a member is
+told once per release. The outbox (``billing.notify``) turns the event into the email. The
+preview asks ``store.notices_sent`` whether the email went out by the cutoff
+(``rules.notice_blocks``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from billing.clubs import preview, rules
+from billing.clubs import store as clubs_store
+from billing.store import events
+from billing.store.db import Store
+from billing.store.tables import Club, Notice, Release
+
+log = logging.getLogger(__name__)
+KIND = clubs_store.NOTICE_KIND
+
+
+def scan(store: Store, *, now: datetime) -> int:
+    """Create the release notices now due; returns how many were created."""
+    with store.transaction() as session:
+        query = select(Release.id).join(Club, col(Club.id) == col(Release.club_id)).where(
+            Release.status == "open", col(Release.cutoff_at) > now, col(Club.notice_days) > 0
+        )
+        due = list(session.exec(query).all())
+    created = 0
+    for release_id in due:
+        try:
+            with store.transaction() as session:
+                created += _scan_release(session, release_id or 0, now)
+        except IntegrityError:  # another worker told these members first: nothing committed
+            log.info("release %s: notices created by another worker", release_id)
+    return created
+
+
+def _scan_release(session: Session, release_id: int, now: datetime) -> int:
+    release = clubs_store.release(session, release_id)
+    club = clubs_store.club(session, str(release.club_id))
+    if not rules.notice_due(now, cutoff_at=release.cutoff_at, days=club.notice_days):
+        return 0
+    rows = [r for r in preview.rows(session, release, now=now) if r["category"] == "chargeable"]
+    keys = {clubs_store.charge_key(release_id, int(r["membership_id"])): r for r in rows}
+    if not keys:
+        return 0
+    done = set(session.exec(select(Notice.key).where(
+        Notice.kind == KIND, col(Notice.key).in_(list(keys)))).all())  # fmt: skip
+    created = 0
+    for key, row in keys.items():
+        if key in done:
+            continue
+        event = events.emit(
+            session, at=now, entity="membership", entity_id=int(row["membership_id"]),
+            type=KIND, release_id=release_id, club=club.name, title=release.title,
+            amount_cents=int(row["amount_cents"]), cutoff_at=release.cutoff_at.isoformat(),
+            process_at=release.process_at.isoformat(), timezone=club.timezone,
+            lines=row.get("lines") or [],
+        )  # fmt: skip
+        session.flush()
+        session.add(Notice(kind=KIND, key=key, event_id=event.id or 0, created_at=now))
+        created += 1
+    return created

@@ -1,0 +1,140 @@
+"""Wine-club release notices through the outbox: each chargeable member is told once, before
+the cutoff, what the release will charge them; a member who was not told is blocked, never
+charged (card-network rule: notice before a charge under changed terms)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from billing.clubs import notices, preview, rules
+from billing.clubs import store as clubs_store
+from billing.domain.states import ChargeStatus
+from billing.notify.rules import Status
+from billing.sandbox import SandboxHandle
+from billing.store.tables import Customer
+from tests.clubs.club_world import make_club
+from tests.engine.conftest import START
+from tests.engine.world import World, world
+from tests.notify import club
+from tests.notify.helpers import outbox, run
+from tests.notify.mailbox import Mailbox
+
+pytestmark = pytest.mark.anyio
+LINES = [("Pinot Noir 2024", 2, 4200), ("Chardonnay 2025", 1, 3150)]
+# Processes at 00:00 Los Angeles on 1 February (08:00 UTC); the cutoff is 23:59 PST on 31
+# January; the notice window opens 7 days before the cutoff (24 January, 23:59 PST).
+PROCESS_ON = date(2027, 2, 1)
+
+
+def _emails(w: World, ids: list[int]) -> dict[int, str]:
+    with w.store.transaction() as session:
+        out = {}
+        for mid in ids:
+            member = clubs_store.membership(session, mid)
+            customer = session.get(Customer, member.customer_id)
+            assert customer is not None
+            out[mid] = customer.email
+        return out
+
+
+async def test_each_member_is_told_once_before_the_cutoff_then_charged(
+    sandbox: SandboxHandle, db_url: str, mailbox: Mailbox
+) -> None:
+    async with world(sandbox, db_url, START) as w:
+        config = club.settings(sandbox, db_url, mailbox)
+        cw = make_club(w, now=START, auto_approve=True, notice_days=7)
+        a = await cw.member(tier="Six", region="CA")
+        b = await cw.member(tier="Three", pickup=True)
+        rid = cw.release("Winter 2027", PROCESS_ON, LINES)
+        with w.store.transaction() as session:
+            shown = preview.build(session, clubs_store.release(session, rid), now=w.clock.now())
+        amounts = {r["membership_id"]: r["amount_cents"] for r in shown.rows}
+        # Before the cutoff a member not yet told is still chargeable (the notice may go)
+        assert {r["category"] for r in shown.rows} == {"chargeable"}
+        emails = _emails(w, [a, b])
+        # Before the window: nothing
+        await run(w, config, datetime(2027, 1, 24, tzinfo=UTC))
+        assert [m for m in outbox(w) if m.kind == "release_notice"] == []
+        # Inside it: one notice each, saying club, release, amount, cutoff in the zone
+        await run(w, config, datetime(2027, 1, 26, tzinfo=UTC))
+        told = {m.rcpt_tos[0]: m for m in mailbox.messages()
+                if m.message["Subject"].startswith("Cellar Club:")}
+        assert set(told) == set(emails.values())
+        notice = told[emails[a]]
+        assert notice.message["Subject"] == (
+            "Cellar Club: Winter 2027 will be charged $120.30 on February 1, 2027")
+        assert amounts[a] == 12030
+        for body in (notice.text, notice.html):
+            assert "Cellar Club" in body
+            assert "Winter 2027" in body
+            assert "$120.30" in body
+            assert "January 31, 2027, 11:59:00" in body
+            assert "PM PST" in body
+            assert club.MANAGE in body
+            assert "Pinot Noir 2024" in body
+        assert "$111.49" in told[emails[b]].text  # 10395 + 754 tax (pickup, CA)
+        assert amounts[b] == 11149
+        # Scanning again (any worker, any time) creates none
+        assert notices.scan(w.store, now=w.clock.now()) == 0
+        # Then the release is charged as previewed, each member told exactly once
+        await run(w, config, datetime(2027, 2, 3, tzinfo=UTC))
+        charges = cw.club_charges()
+        assert sorted(c.amount_cents for c in charges) == sorted(amounts.values())
+        assert {c.status for c in charges} == {ChargeStatus.PAID}
+        kinds = [m.kind for m in outbox(w) if m.kind == "release_notice"]
+        assert len(kinds) == 2
+        assert {m.status for m in outbox(w)} == {Status.SENT}
+        with w.store.transaction() as session:
+            snapshot = clubs_store.release(session, rid).snapshot or []
+        assert {r["category"] for r in snapshot} == {"chargeable"}
+        assert all(r["notice_sent_at"] for r in snapshot)
+
+
+async def test_a_member_not_told_by_the_cutoff_is_blocked_and_not_charged(
+    sandbox: SandboxHandle, sqlite_url: str, mailbox: Mailbox
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        # Notices switched off: nobody can be told
+        config = club.settings(sandbox, sqlite_url, mailbox, kinds_off=["release_notice"])
+        cw = make_club(w, now=START, auto_approve=True, notice_days=7)
+        a = await cw.member(tier="Six", region="CA")
+        rid = cw.release("Winter 2027", PROCESS_ON, LINES)
+        await run(w, config, datetime(2027, 2, 3, tzinfo=UTC))
+        assert mailbox.messages() == []
+        with w.store.transaction() as session:
+            shown = preview.build(session, clubs_store.release(session, rid), now=w.clock.now())
+        [row] = shown.rows
+        assert (row["membership_id"], row["category"]) == (a, "blocked")
+        assert row["reason"] == rules.NOTICE_MISSING
+        assert shown.totals["blocked"] == 1
+        assert shown.totals["chargeable_cents"] == 0
+        assert cw.club_charges() == []
+        assert cw.get(rid).status == "processed"
+        assert cw.shipment(rid, a).status == "blocked"
+
+
+async def test_mail_refused_until_after_the_cutoff_blocks_the_member(
+    sandbox: SandboxHandle, sqlite_url: str, mailbox: Mailbox
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        config = club.settings(sandbox, sqlite_url, mailbox)
+        cw = make_club(w, now=START, auto_approve=True, notice_days=7)
+        first = await cw.member(tier="Six", region="CA")
+        second = await cw.member(tier="Six", region="CA")
+        rid = cw.release("Winter 2027", PROCESS_ON, LINES)
+        emails = _emails(w, [first, second])
+        # The relay refuses the first address it is given for good (5xx: failed, never sent)
+        mailbox.refuse_rcpt = ["550 5.1.1 no such mailbox"]
+        await run(w, config, datetime(2027, 2, 3, tzinfo=UTC))
+        [received] = [m.rcpt_tos[0] for m in mailbox.messages()
+                      if m.message["Subject"].startswith("Cellar Club:")]
+        told = next(mid for mid, address in emails.items() if address == received)
+        refused = next(mid for mid in emails if mid != told)
+        assert {m.status for m in outbox(w) if m.kind == "release_notice"} == {
+            Status.SENT, Status.FAILED}
+        charges = cw.club_charges()
+        assert [c.source_key for c in charges] == [clubs_store.charge_key(rid, told)]
+        assert cw.shipment(rid, refused).status == "blocked"
+        assert cw.shipment(rid, refused).reason == rules.NOTICE_MISSING
