@@ -19,6 +19,7 @@ a crash at any instant leaves a row that says how far the attempt got:
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -111,7 +112,7 @@ def begin_due(
                 why = door.veto(Session(bind=conn), r.id, r.source, now=now)
                 blocked |= {r.id: why} if why is not None else {}
         blocked |= notices.unmet(Session(bind=conn), [r.id for r in rows if r.id not in blocked])
-        ready = [r for r in rows if r.id not in blocked]
+        ready = interleaved([r for r in rows if r.id not in blocked])
         if blocked:
             held = [r for r in rows if r.id in blocked]
             _mandates_blocked(Session(bind=conn), held, blocked, now)
@@ -124,6 +125,17 @@ def begin_due(
             _job(row, new[0], values)
             for row, new, values in zip(ready, created, attempts, strict=True)
         ]
+
+
+def interleaved(rows: list[Any]) -> list[Any]:
+    """The batch in turns of one per location (each location's own order kept): the charger
+    starts its jobs in this order, so no location's limiter queues the whole batch while the
+    others sit idle."""
+    queues: dict[str, list[Any]] = {}
+    for row in rows:
+        queues.setdefault(row.location_guid, []).append(row)
+    turns = itertools.zip_longest(*queues.values())
+    return [row for turn in turns for row in turn if row is not None]
 
 
 def _attempt_values(row: Any, owner: str, now: datetime, lease_s: float) -> dict[str, Any]:

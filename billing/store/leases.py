@@ -72,9 +72,22 @@ def claim_due(
     params: dict[str, object] = {"now": now, "limit": limit}
     if skip_locations:
         params["held"] = skip_locations
+    ids: list[int] = []
+    if only_locations is not None and len(only_locations) > 1:
+        # A fair share of the batch at each location first: charges due at one instant (a club
+        # release, a month's renewals) would otherwise be claimed one location at a time, and
+        # every other location's rate limit would sit idle while the first one's is the bound.
+        share = -(-limit // len(only_locations))
+        for location in only_locations:
+            found = db.execute(scan, {**params, "only": [location], "limit": share})
+            ids += [row[0] for row in found]
     if only_locations is not None:
         params["only"] = only_locations
-    ids = [row[0] for row in db.execute(scan, params)]
+    if len(ids) < limit:  # the rest of the batch from wherever there is more work
+        taken = set(ids)
+        more = [row[0] for row in db.execute(scan, {**params, "limit": limit})]
+        ids += [i for i in more if i not in taken][: limit - len(ids)]
+    ids = ids[:limit]
     if ids:
         expires = now + timedelta(seconds=lease_s)
         db.execute(_LEASE, {"ids": ids, "owner": owner, "expires": expires})

@@ -83,3 +83,46 @@ def test_concurrent_workers_claim_disjoint_sets(store: Store) -> None:
     everything = [cid for ids in claimed.values() for cid in ids]
     assert len(everything) == 60
     assert len(set(everything)) == 60
+
+
+LOCATIONS = [f"00000000-0000-4000-8000-00000000000{n}" for n in range(4)]
+
+
+def _seed_at_locations(store: Store, per_location: dict[str, int]) -> None:
+    """Charges all due at one instant, created location after location (ids in that order)."""
+    with store.transaction() as session:
+        sub = factories.subscription(session)
+        cycle = 0
+        for location, count in per_location.items():
+            for _ in range(count):
+                charge = factories.charge(session, sub, cycle, due=NOW)
+                charge.location_guid = location
+                cycle += 1
+
+
+def _locations_of(store: Store, ids: list[int]) -> list[str]:
+    with store.transaction() as session:
+        rows = session.exec(select(Charge).where(Charge.id.in_(ids))).all()  # type: ignore[union-attr]
+        return [r.location_guid for r in rows]
+
+
+def test_a_batch_takes_a_fair_share_at_each_owned_location(store: Store) -> None:
+    # Given 40 charges due at one instant at each of 4 locations (ids location after location)
+    _seed_at_locations(store, dict.fromkeys(LOCATIONS, 40))
+    # When a worker owning all four claims a batch of 8
+    with store.transaction() as session:
+        ids = leases.claim_due(session, owner="w1", now=NOW, lease_s=60, limit=8,
+                               only_locations=LOCATIONS)  # fmt: skip
+    # Then it holds 2 at each, not 8 of the first location
+    assert sorted(_locations_of(store, ids)) == sorted(LOCATIONS * 2)
+
+
+def test_the_rest_of_a_batch_comes_from_where_the_work_is(store: Store) -> None:
+    # Given work at one location only, and a little at another
+    _seed_at_locations(store, {LOCATIONS[0]: 20, LOCATIONS[1]: 1})
+    with store.transaction() as session:
+        ids = leases.claim_due(session, owner="w1", now=NOW, lease_s=60, limit=8,
+                               only_locations=LOCATIONS)  # fmt: skip
+    # Then the batch is still full, and nothing is claimed twice
+    assert len(ids) == len(set(ids)) == 8
+    assert sorted(_locations_of(store, ids)) == sorted([LOCATIONS[0]] * 7 + [LOCATIONS[1]])
