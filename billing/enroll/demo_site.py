@@ -10,20 +10,18 @@ and completes the enrollment when the iframe reports success.
 from __future__ import annotations
 
 import html
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qs, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from billing.domain import money
-from billing.enroll import service
-from billing.enroll.models import CardIn, CustomerIn, EnrollmentCreate
+from billing.enroll import checkout_embed, service
+from billing.enroll.models import CustomerIn, EnrollmentCreate
 from billing.errors import BillingError
 from billing.manage import plans
 from billing.settings import BillingSettings
@@ -85,7 +83,6 @@ def mount(
     app: FastAPI, *, settings: BillingSettings, context: ContextFactory
 ) -> None:
     sandbox = settings.toast.base_url
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(sandbox))
     ctx_of: Callable[[], AbstractAsyncContextManager[service.Context]] = asynccontextmanager(
         context
     )
@@ -113,7 +110,7 @@ def mount(
 
     @app.post("/demo/join/{slug}", include_in_schema=False)
     async def join(slug: str, request: Request) -> Response:
-        offer, form = _offer(slug), await _form(request)
+        offer, form = _offer(slug), await checkout_embed.form_of(request)
         try:
             spec = EnrollmentCreate(
                 plan=offer.plan, fee_purpose=offer.fee_purpose,
@@ -124,12 +121,13 @@ def mount(
                 view = await service.start(ctx, spec, key=f"demo-{form.get('token', '')}")
         except (ValueError, BillingError) as exc:
             return _page(offer.title, f"<p role='alert'>Sorry: {html.escape(str(exc))}</p>")
-        return _page(offer.title, _checkout(view, origin, sandbox))
+        return _page(offer.title, _checkout(view, sandbox))
 
     @app.post("/demo/enrollments/{enrollment_id}/complete", include_in_schema=False)
     async def complete(enrollment_id: str, request: Request) -> Response:
         async with ctx_of() as ctx:
-            await service.refresh(ctx, enrollment_id, card=_card(await _form(request)))
+            card = checkout_embed.card_of(await checkout_embed.form_of(request))
+            await service.refresh(ctx, enrollment_id, card=card)
         return RedirectResponse(f"/demo/enrollments/{enrollment_id}", status_code=303)
 
     @app.get("/demo/enrollments/{enrollment_id}", include_in_schema=False)
@@ -155,40 +153,13 @@ def _offer(slug: str) -> Offer:
     raise HTTPException(404, "no such offer")
 
 
-async def _form(request: Request) -> dict[str, str]:
-    parsed = parse_qs((await request.body()).decode(errors="replace"))
-    return {key: values[0] for key, values in parsed.items()}
-
-
-def _card(form: dict[str, str]) -> CardIn | None:
-    try:
-        return CardIn(brand=form.get("brand", ""), last_four=form.get("last_four", ""),
-                      exp_month=int(form.get("exp_month", "0")),
-                      exp_year=2000 + int(form.get("exp_year", "0")[-2:]))  # fmt: skip
-    except ValueError:
-        return None
-
-
-def _checkout(view: service.View, origin: str, sandbox: str) -> str:
+def _checkout(view: service.View, sandbox: str) -> str:
     row = view.enrollment
-    init = json.dumps({"type": "toast-checkout:init", "sessionSecret": view.session_secret})
     return (
         f"<p id='enrollment' data-id='{row.id}'>Enter your card below.</p>"
-        f"<iframe name='toast-checkout' title='Card details' src='{sandbox}/__sandbox__/checkout'>"
-        f"</iframe><form id='done' method='post' action='/demo/enrollments/{row.id}/complete'>"
-        "<input type='hidden' name='brand'><input type='hidden' name='last_four'>"
-        "<input type='hidden' name='exp_month'><input type='hidden' name='exp_year'></form>"
-        "<script>(function(){var frame=document.querySelector('iframe');"
-        f"var origin={json.dumps(origin)};"
-        "window.addEventListener('message',function(e){if(e.origin!==origin)return;"
-        "var d=e.data||{};"
-        f"if(d.type==='toast-checkout:ready'){{frame.contentWindow.postMessage({init},origin);}}"
-        "if(d.type==='toast-checkout:result'&&d.result&&!d.result.error){"
-        "var f=document.getElementById('done'),c=d.result.card||{},x=c.expiry||{};"
-        "f.brand.value=c.brand||'';f.last_four.value=c.lastFour||'';"
-        "f.exp_month.value=x.month||'';f.exp_year.value=x.year||'';f.submit();}});})();"
-        "</script>"
-    )
+        + checkout_embed.embed(sandbox=sandbox, session_secret=view.session_secret,
+                               action=f"/demo/enrollments/{row.id}/complete")
+    )  # fmt: skip
 
 
 def _status(view: service.View) -> str:

@@ -12,17 +12,14 @@ yet: there the page says the card cannot be updated online.
 from __future__ import annotations
 
 import html
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from billing.enroll import service
-from billing.enroll.models import CardIn
+from billing.enroll import checkout_embed, service
 from billing.links import flow, rules
 from billing.settings import BillingSettings
 
@@ -56,7 +53,7 @@ def mount(app: FastAPI, *, settings: BillingSettings, run: Runner[Any]) -> None:
     async def done(token: str, request: Request) -> HTMLResponse:
         if sandbox is None:
             return _unavailable(merchant)
-        card = _card(await _form(request))
+        card = checkout_embed.card_of(await checkout_embed.form_of(request))
         return await answer(lambda ctx: flow.complete(ctx, token, card), token)
 
 
@@ -116,36 +113,5 @@ def _render(visit: flow.Visit, token: str, merchant: str, sandbox: str | None) -
 
 
 def _checkout(token: str, secret: str, sandbox: str) -> str:
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(sandbox))
-    init = json.dumps({"type": "toast-checkout:init", "sessionSecret": secret})
-    action = html.escape(f"{rules.PATH}/{token}/done", quote=True)
-    return (
-        f"<iframe name='toast-checkout' title='Card details' src='{html.escape(sandbox)}"
-        f"/__sandbox__/checkout'></iframe><form id='done' method='post' action='{action}'>"
-        "<input type='hidden' name='brand'><input type='hidden' name='last_four'>"
-        "<input type='hidden' name='exp_month'><input type='hidden' name='exp_year'></form>"
-        "<script>(function(){var frame=document.querySelector('iframe');"
-        f"var origin={json.dumps(origin)};"
-        "window.addEventListener('message',function(e){if(e.origin!==origin)return;"
-        "var d=e.data||{};"
-        f"if(d.type==='toast-checkout:ready'){{frame.contentWindow.postMessage({init},origin);}}"
-        "if(d.type==='toast-checkout:result'&&d.result&&!d.result.error){"
-        "var f=document.getElementById('done'),c=d.result.card||{},x=c.expiry||{};"
-        "f.brand.value=c.brand||'';f.last_four.value=c.lastFour||'';"
-        "f.exp_month.value=x.month||'';f.exp_year.value=x.year||'';f.submit();}});})();"
-        "</script>"
-    )
-
-
-async def _form(request: Request) -> dict[str, str]:
-    parsed = parse_qs((await request.body()).decode(errors="replace"))
-    return {key: values[0] for key, values in parsed.items()}
-
-
-def _card(form: dict[str, str]) -> CardIn | None:
-    try:
-        return CardIn(brand=form.get("brand", ""), last_four=form.get("last_four", ""),
-                      exp_month=int(form.get("exp_month", "0")),
-                      exp_year=2000 + int(form.get("exp_year", "0")[-2:]))  # fmt: skip
-    except ValueError:
-        return None
+    return checkout_embed.embed(sandbox=sandbox, session_secret=secret,
+                                action=f"{rules.PATH}/{token}/done")  # fmt: skip
