@@ -9,6 +9,7 @@ import typer
 from billing.cli import context, inputs, labels, output
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
+from billing.errors import DomainError
 from billing.manage import locations
 from billing.reservations import policies
 from billing.store.tables import FeePolicy
@@ -154,12 +155,15 @@ def update(
     window_hours: int = WINDOW, delay_minutes: int = DELAY, last_moment_hours: int = LAST,
     consent: str = CONSENT, service: str = SERVICE, days: str = DAYS, start: str = FROM,
     end: str = UNTIL, timezone: str = ZONE, location: str = LOCATION,
+    no_cap: bool = typer.Option(False, "--no-cap", help="Remove the cap"),
     json_out: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
     """Write version N+1 of a policy; reservations already booked keep theirs.
 
-    Example: billing policies update dinner --amount 30
+    Example: billing policies update dinner --amount 30; billing policies update dinner --no-cap
     """
+    if no_cap and cap is not None:
+        raise DomainError("--no-cap: give --cap or --no-cap, not both", field="--no-cap")
     changes = {
         "name": name, "per": per, "amount_cents": _cents(amount, "--amount"),
         "cap_cents": _cents(cap, "--cap"), "free_cancel_hours": window_hours,
@@ -169,5 +173,6 @@ def update(
     }  # fmt: skip
     guid = _location(location)
     with output.transaction() as session:
-        row = policies.update(session, guid, code, now=SystemClock().now(), **changes)
+        row = policies.update(session, guid, code, now=SystemClock().now(),
+                              clear=("cap_cents",) if no_cap else (), **changes)
     _done(row, json_out, f"policy {row.code} is now v{row.version}")

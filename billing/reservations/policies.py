@@ -94,11 +94,18 @@ def create(session: Session, spec: PolicySpec, *, now: datetime) -> FeePolicy:
     return _write(session, spec, version=1, now=now)
 
 
-def update(session: Session, location: str, code: str, *, now: datetime, **changes: Any
-           ) -> FeePolicy:  # fmt: skip
-    """Version N+1 with ``changes``; version N stays for the reservations booked under it."""
+def update(session: Session, location: str, code: str, *, now: datetime,
+           clear: tuple[str, ...] = (), **changes: Any) -> FeePolicy:  # fmt: skip
+    """Version N+1 with ``changes``; version N stays for the reservations booked under it.
+
+    ``clear`` names optional fields to empty (``cap_cents``: no cap any more).
+    """
     current = get(session, location, code)
     given = {k: v for k, v in changes.items() if v is not None}
+    for name in clear:
+        if name in given:
+            raise DomainError(f"{name} both set and cleared", field=name)
+        given[name] = None
     if not given:
         raise DomainError("nothing to change", field="policy")
     spec = check(replace(spec_of(current), **given))

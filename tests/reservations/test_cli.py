@@ -56,6 +56,14 @@ async def test_policies_and_reservations_commands_and_the_evidence_export(
                   spawn=False)  # fmt: skip
     assert bad.returncode != 0
     assert "per" in bad.stderr
+    both = cli.run("policies", "update", "dinner", "--cap", "10", "--no-cap", "--location",
+                   LOC_A, spawn=False)  # fmt: skip
+    assert both.returncode != 0
+    assert "--no-cap" in both.stderr
+    uncapped = cli.json("policies", "update", "dinner", "--no-cap", "--location", LOC_A,
+                        spawn=False)  # fmt: skip
+    assert (uncapped["version"], uncapped["cap_cents"]) == (3, None)
+    assert [p["version"] for p in cli.json("policies", "list", "--all", spawn=False)] == [1, 2, 3]
 
     # Reservations: list and show; the booked fee keeps version 1 after the update.
     rows = {r["reference"]: r for r in cli.json("reservations", "list", spawn=False)}
