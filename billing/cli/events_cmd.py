@@ -10,11 +10,12 @@ from datetime import time
 import typer
 
 from billing.cli import confirm, inputs, output
+from billing.cli.context import settings_or_exit
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
 from billing.domain import inputs as domain_inputs
 from billing.errors import BillingError, DomainError
-from billing.events import booking, schedules, views
+from billing.events import booking, links, schedules, views
 from billing.events.rules import EventStatus
 
 app = typer.Typer(
@@ -330,3 +331,28 @@ def close(event_id: int = EVENT_ID, yes: bool = confirm.YES, json_out: bool = JS
         booking.close(session, event_id, now=SystemClock().now())
         view = views.view(session, event_id)
     _show(view, json_out)
+
+
+@app.command()
+@command
+def link(event_id: int = EVENT_ID, json_out: bool = JSON_OPTION) -> None:
+    """Create a payment link for an event and print its URL (send it to the guest: it works
+    once, for serve.card_link_days). A tentative event's link takes the deposit in the hosted
+    checkout (an INSTALLMENT payment whose mandate pays the later milestones); an event whose
+    total rose after it was paid in full gets a link for the difference.
+
+    Example: billing events link 3
+    """
+    settings = settings_or_exit()
+    with output.transaction(settings) as session:
+        issued = links.issue(session, event_id, now=SystemClock().now(), serve=settings.serve)
+        facts = {"url": issued.url, "event_id": event_id, "purpose": issued.purpose,
+                 "amount_cents": issued.amount_cents, "customer_id": issued.event.customer_id,
+                 "expires_at": issued.expires_at}  # fmt: skip
+    if json_out:
+        output.print_json(facts)
+        return
+    output.echo(issued.url)
+    output.echo(f"the {issued.purpose} of event {event_id} ({issued.event.title}): "
+                f"{inputs.dollars(issued.amount_cents)} now; works once, until "
+                f"{output.cell(issued.expires_at)}")  # fmt: skip

@@ -165,10 +165,12 @@ def paid(
     session: Session, row: Enrollment, mandate: Mandate, charge: Charge, now: datetime
 ) -> None:
     ev = _event_of(session, row.id)
+    ev_store.used_up(session, row.id, now=now)  # a payment link's checkout: used up
     booking.book(session, ev.id or 0, mandate.id or 0, now=now, paid_at_signing=charge,
                  late_ok=True)  # fmt: skip
 
 
 def voided(session: Session, row: Enrollment, mandate: Mandate, now: datetime) -> None:
     ev = _event_of(session, row.id)
+    ev_store.used_up(session, row.id, now=now)  # the mandate was given: the engine charges it
     booking.book(session, ev.id or 0, mandate.id or 0, now=now, late_ok=True)

@@ -293,3 +293,25 @@ def cancellation(
 def days_before(event_day: date, when: datetime, tz: str) -> int:
     """Whole local days from ``when`` to the event's date (negative after it)."""
     return (event_day - when.astimezone(calendar.zone(tz)).date()).days
+
+
+# --- payment links ----------------------------------------------------------------------------
+class LinkState(StrEnum):
+    OPEN = "open"  # the guest may pay
+    USED = "used"  # paid through this link
+    SETTLED = "settled"  # nothing to pay any more (booked some other way, cancelled, closed)
+    EXPIRED = "expired"
+
+
+def link_state(
+    *, now: datetime, expires_at: datetime, used_at: datetime | None, payable: bool
+) -> LinkState:
+    """A used link stays used; then whether the event still owes what the link is for; then
+    the clock."""
+    if used_at is not None:
+        return LinkState.USED
+    if not payable:
+        return LinkState.SETTLED
+    if now >= expires_at:
+        return LinkState.EXPIRED
+    return LinkState.OPEN
