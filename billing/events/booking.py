@@ -156,7 +156,7 @@ def move(
 ) -> CateringEvent:
     """Move the event: every unpaid milestone moves with it (a paid one never changes); a
     guarantee date moves by the same number of days."""
-    ev = _live(session, event_id)
+    ev = live(session, event_id)
     at = local_time or ev_store.parse_time(ev.local_time)
     start = _start(local_date, at, ev.timezone, now=now)
     if now >= ev.start_at:
@@ -178,7 +178,7 @@ def move(
 
 def guests(session: Session, event_id: int, count: int, *, now: datetime) -> CateringEvent:
     """Change the guest count (the guarantee rule applies); unpaid milestones follow."""
-    ev = _live(session, event_id)
+    ev = live(session, event_id)
     today = now.astimezone(calendar.zone(ev.timezone)).date()
     rules.check_guests(ev.guests, count, today=today, guarantee=ev.guarantee_date)
     rules.check_price(ev_store.price_of(ev), count)
@@ -198,7 +198,7 @@ def price(
     now: datetime,
 ) -> CateringEvent:  # fmt: skip
     """Change the price rule (or set an explicit total; ``rule_total`` drops it)."""
-    ev = _live(session, event_id)
+    ev = live(session, event_id)
     new = rules.Price(
         per_guest_cents=ev.per_guest_cents if per_guest_cents is None else per_guest_cents,
         fixed_cents=ev.fixed_cents if fixed_cents is None else fixed_cents,
@@ -219,7 +219,7 @@ def price(
 
 def confirm(session: Session, event_id: int, name: str, *, now: datetime) -> EventMilestone:
     """Staff confirm that a milestone may be charged on or after the event's start."""
-    ev = _live(session, event_id)
+    ev = live(session, event_id)
     milestone = _milestone(session, event_id, name)
     if milestone.state != "open":
         raise DomainError(f"milestone {name} is {milestone.state}", field="milestone")
@@ -324,6 +324,8 @@ def standing_of(m: EventMilestone, charge: Charge | None) -> tuple[rules.Standin
         return "locked", m.amount_cents
     if m.state in ("failed", "withdrawn"):
         return "gone", m.amount_cents
+    if m.state == "waived":
+        return "waived", m.amount_cents
     if charge is None:
         return "open", 0
     if charge.status in LOCKED_STATES or charge.lease_owner is not None:
@@ -393,8 +395,9 @@ def _update_status(
 ) -> None:  # fmt: skip
     assert ev.id is not None
     paid = sum(m.amount_cents for m in rows if m.state == "paid")
+    written_off = sum(m.amount_cents for m in rows if m.state == "waived")
     owing = any(m.state == "open" and m.amount_cents > 0 for m in rows)
-    if paid >= total and not owing:
+    if paid + written_off >= total and not owing:
         ev.status = rules.move(ev.status, EventStatus.PAID_IN_FULL)
         events.emit(session, at=now, entity=ENTITY, entity_id=ev.id, type="paid_in_full",
                     paid_cents=paid)  # fmt: skip
@@ -448,6 +451,12 @@ def _check_dues(
                               "start", field="milestones.days_before")  # fmt: skip
 
 
+def check_dues(milestones: Sequence[rules.Milestone], ev: CateringEvent, *, now: datetime) -> None:
+    """Refuse milestones of ``ev`` that would fall due on or after its start."""
+    _check_dues(milestones, day=ev.local_date, tz=ev.timezone, start=ev.start_at, now=now,
+                signed_at=ev.signed_at)  # fmt: skip
+
+
 def _usable_mandate(session: Session, mandate_id: int, *, customer_id: int, location: str) -> None:
     mandate = members.get_mandate(session, mandate_id)
     if mandate.status != MandateStatus.ACTIVE:
@@ -463,7 +472,8 @@ def _usable_mandate(session: Session, mandate_id: int, *, customer_id: int, loca
         raise DomainError(f"mandate {mandate_id}'s purpose has ended", field="mandate")
 
 
-def _live(session: Session, event_id: int) -> CateringEvent:
+def live(session: Session, event_id: int) -> CateringEvent:
+    """The event, locked, refused when finished (nothing can change)."""
     ev = ev_store.event(session, event_id, for_update=True)
     if ev.status in (EventStatus.CANCELLED, EventStatus.CLOSED, EventStatus.PAID_IN_FULL):
         raise DomainError(f"event {event_id} is {ev.status}: nothing can change", field="event")

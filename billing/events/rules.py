@@ -16,7 +16,8 @@ remainder absorbs every difference, so the milestones always add up to the total
 Milestones are allocated in due order: each unpaid milestone takes at most what is left of the
 total, so when the total falls below what is planned, later milestones shrink first and none
 is ever negative; a milestone of zero means nothing to charge. A paid (or started) milestone
-never changes; one that failed is no longer planned, so the remainder absorbs it. Paid more
+never changes; one that failed is no longer planned, so the remainder absorbs it; one staff
+waived is written off: it counts against the total without being charged. Paid more
 than the new total is ``overpaid`` (owed back, never negative anywhere else).
 
 **Guarantee rule.** The guest count is fixed at the guarantee date (default: the day before the
@@ -146,7 +147,8 @@ def percent_of(total: int, bp: int) -> int:
 
 
 # --- amounts -------------------------------------------------------------------------------
-Standing = Literal["open", "locked", "gone"]  # may change / paid or in flight / failed, cancelled
+# may change / paid or in flight / failed, cancelled / written off by staff
+Standing = Literal["open", "locked", "gone", "waived"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,17 +162,20 @@ def allocate(
 ) -> Allocation:
     """Each milestone's amount for ``total``. ``standing[name]`` is ``("locked", cents)`` for a
     milestone paid or in flight (its amount never changes), ``("gone", cents)`` for one that
-    failed or was withdrawn (not planned any more), ``("open", _)`` or absent for the rest."""
+    failed or was withdrawn (not planned any more: the remainder absorbs it), ``("waived",
+    cents)`` for one staff wrote off (counted against the total, never charged: the remainder
+    is total - paid - written off), ``("open", _)`` or absent for the rest."""
     if total < 0:
         raise DomainError("the total cannot be negative", field="total")
     amounts: dict[str, int] = {}
-    locked = 0
+    locked = written_off = 0
     for m in milestones:
         state, cents = standing.get(m.name, ("open", 0))
         if state != "open":
             amounts[m.name] = cents
             locked += cents if state == "locked" else 0
-    left = total - locked
+            written_off += cents if state == "waived" else 0
+    left = total - locked - written_off
     for m in in_due_order(milestones):
         if m.name in amounts or m.kind == "remainder":
             continue

@@ -747,7 +747,7 @@ class EventMilestone(SQLModel, table=True):
     value: int = 0
     days_before: int | None = None
     local_time: str = Field(default="09:00", max_length=5)
-    state: str = _status("open")  # open | paid | failed | withdrawn
+    state: str = _status("open")  # open | paid | failed | withdrawn | waived
     # A charge withdrawn (its amount fell to zero) cannot come back through the door: when the
     # amount rises again the milestone is charged under the next revision's key.
     revision: int = 0

@@ -186,3 +186,27 @@ def test_a_charge_never_falls_on_or_after_the_start() -> None:
         SIGNED + timedelta(hours=1)
     )
     assert rules.charge_at(SIGNED, now=start, start=start) is None
+
+
+def test_a_schedule_edit_keeps_paid_milestones_and_every_schedule_rule() -> None:
+    from billing.errors import InvalidSchedule
+    from billing.events import editing
+
+    tasting = Milestone(name="tasting", kind="fixed", value=50_000, days_before=60)
+    second = Milestone(name="second", kind="percent", value=4000, days_before=45)
+    edit = editing.Edit(add=[tasting], change=[second])
+    after = editing.apply(STANDARD, edit, open_names={"second", "balance"})
+    assert [m.name for m in after] == ["deposit", "tasting", "second", "balance"]
+    assert after[2] == second
+    for bad, field in [
+        (editing.Edit(remove=["deposit"]), "remove"),
+        (editing.Edit(change=[Milestone(name="deposit", kind="percent", value=1000)]), "change"),
+        (editing.Edit(remove=["second"], change=[second]), "schedule"),
+        (editing.Edit(add=[Milestone(name="more", kind="remainder", days_before=1)]),
+         "milestones.kind"),
+        (editing.Edit(add=[Milestone(name="big", kind="percent", value=2600, days_before=9)]),
+         "milestones.value"),
+    ]:
+        with pytest.raises(InvalidSchedule) as refused:
+            editing.apply(STANDARD, bad, open_names={"second", "balance"})
+        assert refused.value.field == field, bad
