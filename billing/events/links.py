@@ -64,11 +64,15 @@ def purpose_of(session: Session, ev: CateringEvent) -> str | None:
     """What a link for this event would collect now (None: nothing to pay through a link)."""
     if ev.status == EventStatus.TENTATIVE:
         return DEPOSIT
+    if ev.status == EventStatus.BALANCE_DUE and booking.owed_by_link(session, ev) > 0:
+        return BALANCE
     return None
 
 
 def amount_of(session: Session, ev: CateringEvent, purpose: str) -> int:
-    return booking.signing_amount(session, ev)
+    if purpose == DEPOSIT:
+        return booking.signing_amount(session, ev)
+    return booking.owed_by_link(session, ev)
 
 
 def issue(
@@ -195,9 +199,7 @@ def _live_checkout(session: Session, link: EventLink, ev: CateringEvent, *, now:
     )  # fmt: skip
     session.add(row)
     session.flush()
-    _point(session, link, row.id)
-    ev.enrollment_id = row.id
-    session.add(ev)
+    _point(session, link, row.id)  # the checkout's event is found through its link
     events.emit(session, at=now, entity="enrollment", entity_id=mandate.id or 0, type="started",
                 enrollment=row.id, event_id=ev.id, event_link=link.id,
                 consent=checkout.consent_text(session, ev))  # fmt: skip

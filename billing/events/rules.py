@@ -67,12 +67,13 @@ _MOVES: dict[EventStatus, frozenset[EventStatus]] = {
                                    EventStatus.CLOSED, EventStatus.CANCELLED}),
     EventStatus.BALANCE_DUE: frozenset({EventStatus.BOOKED, EventStatus.PAID_IN_FULL,
                                         EventStatus.CLOSED, EventStatus.CANCELLED}),
-    EventStatus.PAID_IN_FULL: frozenset({EventStatus.CLOSED}),
+    # a total that rises after paid in full: the difference is owed (through a payment link)
+    EventStatus.PAID_IN_FULL: frozenset({EventStatus.CLOSED, EventStatus.BALANCE_DUE}),
     EventStatus.CLOSED: frozenset(),
     EventStatus.CANCELLED: frozenset(),
 }  # fmt: skip
 # States in which nothing is ever charged again.
-FINISHED = frozenset({EventStatus.CLOSED, EventStatus.CANCELLED, EventStatus.PAID_IN_FULL})
+FINISHED = frozenset({EventStatus.CLOSED, EventStatus.CANCELLED})
 
 
 def move(current: str, target: EventStatus) -> EventStatus:
@@ -155,6 +156,7 @@ Standing = Literal["open", "locked", "gone", "waived"]
 class Allocation:
     amounts: dict[str, int]  # every milestone's amount now (locked ones: what they took)
     overpaid: int  # locked amounts above the total (owed back)
+    unplaced: int = 0  # owed but no open milestone can take it (the remainder paid or waived)
 
 
 def allocate(
@@ -182,10 +184,35 @@ def allocate(
         wanted = percent_of(total, m.value) if m.kind == "percent" else m.value
         amounts[m.name] = max(0, min(wanted, left))
         left -= amounts[m.name]
+    unplaced = max(0, left)
     for m in milestones:
         if m.kind == "remainder" and m.name not in amounts:
-            amounts[m.name] = max(0, left)
-    return Allocation(amounts=amounts, overpaid=max(0, locked - total))
+            amounts[m.name], unplaced = max(0, left), 0
+    return Allocation(amounts=amounts, overpaid=max(0, locked - total), unplaced=unplaced)
+
+
+EXTRA = "extra"  # the name prefix of a milestone added for what the schedule cannot place
+
+
+def extra_name(names: Sequence[str]) -> str:
+    """The next ``extra-N`` milestone name not taken."""
+    n = 1
+    while f"{EXTRA}-{n}" in names:
+        n += 1
+    return f"{EXTRA}-{n}"
+
+
+def check_rise_after_paid(
+    *, old_total: int, new_total: int, now: datetime, start: datetime
+) -> None:
+    """A paid-in-full event's total may rise before the event (the difference is then owed);
+    it may not fall (a refund is staff's to make in Toast), nor change once it has started."""
+    if now >= start:
+        raise DomainError("the event is paid in full and has started: nothing can change",
+                          field="event")  # fmt: skip
+    if new_total < old_total:
+        raise DomainError("the event is paid in full: its total may rise (the difference is "
+                          "then owed), not fall; refund the guest in Toast", field="guests")
 
 
 # --- dates -----------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from billing import wiring
 from billing.domain.states import MandateStatus
@@ -25,7 +25,7 @@ from billing.events import booking, links
 from billing.manage import members
 from billing.sandbox import SandboxHandle
 from billing.settings import BillingSettings
-from billing.store.tables import EventLink
+from billing.store.tables import Event, EventLink
 from tests.engine.conftest import START
 from tests.engine.world import World, engine_settings, world
 from tests.events import helpers
@@ -63,6 +63,11 @@ def tentative(w: World, customer_id: int | None = None) -> int:
             customer=str(customer_id), per_guest_cents=8_333, fixed_cents=50_001,
         )  # fmt: skip
         return booking.create(session, spec, now=w.clock.now()).id or 0
+
+
+def alert_rows(session: Session) -> list[Event]:
+    return list(session.exec(select(Event).where(Event.type == "attention")
+                             .order_by(col(Event.id))).all())  # fmt: skip
 
 
 def issue(w: World, config: BillingSettings, event_id: int) -> str:
@@ -169,3 +174,64 @@ async def test_unknown_expired_and_settled_links_say_so_and_open_nothing(
             links.issue(session, second, now=w.clock.now(), serve=config.serve)
         assert refused.value.field == "event"
         assert "is booked" in refused.value.message
+
+
+async def test_guests_rising_after_paid_in_full_are_owed_through_a_balance_link(
+    sandbox: SandboxHandle, db_url: str
+) -> None:
+    async with world(sandbox, db_url, START) as w:
+        config = settings(sandbox, db_url)
+        helpers.template(w)
+        event_id, first_mandate = await helpers.event(w, DAY)  # $8,833.01, booked with a card
+        # Given every milestone collected by the engine (the balance on 2027-03-12 09:00 EDT)
+        await w.run_until(datetime(2027, 3, 12, 18, 0, tzinfo=UTC))
+        ev = helpers.the_event(w, event_id)
+        assert (ev.status, ev.closed_at) == ("paid_in_full", None)  # closes once it starts
+        assert w.mandate(first_mandate).status == MandateStatus.REVOKED  # Toast asks for it
+        # When the guest count rises from 100 to 110 the day before the event
+        with w.store.transaction() as session:
+            booking.guests(session, event_id, 110, now=w.clock.now())
+        # Then the event owes 10 x $83.33 = $833.30 again, staff are alerted, nothing is
+        # charged off-session on the revoked card
+        ev = helpers.the_event(w, event_id)
+        ms = helpers.milestones(w, event_id)
+        assert ev.status == "balance_due"
+        assert (ms["extra-1"].state, ms["extra-1"].amount_cents) == ("open", 83_330)
+        assert "extra-1" not in helpers.charges(w, event_id)
+        with w.store.transaction() as session:
+            alerts = [a for a in alert_rows(session) if a.entity_id == event_id]
+        assert "billing events link" in alerts[-1].data["detail"]
+        assert "$833.30 owed" in alerts[-1].data["detail"]
+        for count, says in [(105, "may rise, not fall")]:
+            with w.store.transaction() as session, pytest.raises(DomainError) as refused:
+                booking.guests(session, event_id, count, now=w.clock.now())
+            assert says in refused.value.message
+        # When staff send a balance link and the guest pays it in the hosted checkout
+        with w.store.transaction() as session:
+            issued = links.issue(session, event_id, now=w.clock.now(), serve=config.serve)
+        assert (issued.purpose, issued.amount_cents) == ("balance", 83_330)
+        async with browser(w, config) as http:
+            page = await http.get(issued.url.removeprefix(PUBLIC))
+            assert "<strong id='amount'>$833.30</strong>" in page.text, page.text
+            result = await member.checkout(sandbox.base_url, member.secret_in(page.text))
+            done = await http.post(issued.url.removeprefix(PUBLIC) + "/done",
+                                   data=member.done_form(result))  # fmt: skip
+            assert "balance of $833.30 for Wedding is paid" in done.text, done.text
+        # Then the event is paid in full again; the new card's consent ends at once
+        ev = helpers.the_event(w, event_id)
+        assert (ev.status, ev.mandate_id != first_mandate) == ("paid_in_full", True)
+        assert helpers.milestones(w, event_id)["extra-1"].state == "paid"
+        assert w.mandate(ev.mandate_id or 0).purpose_ended_at == w.clock.now()
+        intents = await w.control.items("payment-intents")
+        assert [(i["amount"], i["standingInstructionType"]) for i in intents
+                if not i.get("offSession")] == [(83_330, "INSTALLMENT")]  # fmt: skip
+        # When the event has started: closed by the engine, and nothing changes any more
+        await w.run_until(datetime(2027, 3, 16, tzinfo=UTC))
+        assert helpers.the_event(w, event_id).status == "closed"
+        assert w.mandate(ev.mandate_id or 0).status == MandateStatus.REVOKED
+        captured = [e["amount"] for e in await w.control.items("order-payments")
+                    if e["status"] == "CAPTURED"]  # fmt: skip
+        assert sorted(captured) == [83_330, 220_825, 220_825, 441_651]
+        with w.store.transaction() as session, pytest.raises(DomainError) as refused:
+            booking.guests(session, event_id, 120, now=w.clock.now())
+        assert "closed" in refused.value.message
