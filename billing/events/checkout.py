@@ -54,6 +54,17 @@ def consent_text(session: Session, ev: CateringEvent) -> str:
     )[:1000]
 
 
+def balance_consent(session: Session, ev: CateringEvent, owed: int) -> str:
+    """What the guest authorizes paying a balance owed after the event was paid in full."""
+    total = money.format_cents(ev_store.total_of(ev))
+    return (
+        f"I authorize {ev.title} to charge this card {money.format_cents(owed)} now: the "
+        f"balance of this event ({ev.local_date}, total {total} for {ev.guests} guests, as "
+        "the final guest count changed after it was paid in full). Nothing more is charged "
+        "to this card once the event is paid in full."
+    )[:1000]
+
+
 async def start(
     ctx: service.Context, spec: booking.EventCreate, customer: CustomerIn, *, key: str,
     request_hash: str,

@@ -156,9 +156,10 @@ async def open_checkout(ctx: service.Context, token: str) -> Visit:
                 state = state_of(session, link, ev, now)
                 if state != LinkState.OPEN:
                     return _shown(session, link, ev, state)
-                enrollment_id = _live_checkout(session, link, ev, now=now)
                 amount = amount_of(session, ev, link.purpose)
-                consent = checkout.consent_text(session, ev)
+                consent = (checkout.consent_text(session, ev) if link.purpose == DEPOSIT
+                           else checkout.balance_consent(session, ev, amount))  # fmt: skip
+                enrollment_id = _live_checkout(session, link, ev, consent=consent, now=now)
         except _Raced:
             continue
         try:
@@ -176,7 +177,9 @@ async def open_checkout(ctx: service.Context, token: str) -> Visit:
     return Visit(state=LinkState.OPEN, message=UNAVAILABLE)
 
 
-def _live_checkout(session: Session, link: EventLink, ev: CateringEvent, *, now: datetime) -> str:
+def _live_checkout(
+    session: Session, link: EventLink, ev: CateringEvent, *, consent: str, now: datetime
+) -> str:
     """The link's open checkout, else the event's own (an API deposit checkout still open),
     else a new one: a pending INSTALLMENT mandate and an enrollment taking the payment now."""
     for candidate in (link.enrollment_id, ev.enrollment_id):
@@ -202,7 +205,7 @@ def _live_checkout(session: Session, link: EventLink, ev: CateringEvent, *, now:
     _point(session, link, row.id)  # the checkout's event is found through its link
     events.emit(session, at=now, entity="enrollment", entity_id=mandate.id or 0, type="started",
                 enrollment=row.id, event_id=ev.id, event_link=link.id,
-                consent=checkout.consent_text(session, ev))  # fmt: skip
+                consent=consent)  # fmt: skip
     return row.id
 
 

@@ -134,3 +134,26 @@ async def test_a_waived_milestone_is_written_off_not_rolled_into_the_balance(
             assert mandate is not None
         assert (v.paid_cents + v.written_off_cents, v.balance_cents) == (1_049_961, 0)
         assert mandate.status == "revoked"
+
+
+async def test_a_rise_after_the_remainder_was_waived_is_charged_as_an_extra_milestone(
+    sandbox: SandboxHandle, sqlite_url: str
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        helpers.template(w)
+        event_id, _ = await helpers.event(w, DAY)
+        await w.run_until(START + timedelta(minutes=5), step=timedelta(minutes=5))
+        with w.store.transaction() as session:
+            amend.waive(session, event_id, "balance", reason="house pays the rest",
+                        now=w.clock.now())  # fmt: skip
+            # 110 guests: $9,666.31; second 50% = $4,833.155 -> $4,833.16; what the schedule
+            # cannot place: $9,666.31 - $2,208.25 paid - $2,208.25 waived - $4,833.16 = $416.65
+            booking.guests(session, event_id, 110, now=w.clock.now())
+        ms = helpers.milestones(w, event_id)
+        assert (ms["extra-1"].amount_cents, ms["second"].amount_cents) == (41_665, 483_316)
+        await w.run_until(START + timedelta(days=80))
+        charges = helpers.charges(w, event_id)
+        assert {n: (c.status, c.amount_cents) for n, c in charges.items()} == {
+            "deposit": ("paid", 220_825), "extra-1": ("paid", 41_665),
+            "second": ("paid", 483_316), "balance": ("cancelled", 220_825)}
+        assert helpers.the_event(w, event_id).status == "closed"

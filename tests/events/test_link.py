@@ -213,6 +213,7 @@ async def test_guests_rising_after_paid_in_full_are_owed_through_a_balance_link(
         async with browser(w, config) as http:
             page = await http.get(issued.url.removeprefix(PUBLIC))
             assert "<strong id='amount'>$833.30</strong>" in page.text, page.text
+            assert "charge this card $833.30 now: the balance of this event" in page.text
             result = await member.checkout(sandbox.base_url, member.secret_in(page.text))
             done = await http.post(issued.url.removeprefix(PUBLIC) + "/done",
                                    data=member.done_form(result))  # fmt: skip

@@ -210,3 +210,23 @@ def test_a_schedule_edit_keeps_paid_milestones_and_every_schedule_rule() -> None
         with pytest.raises(InvalidSchedule) as refused:
             editing.apply(STANDARD, bad, open_names={"second", "balance"})
         assert refused.value.field == field, bad
+
+
+def test_a_paid_in_full_total_may_rise_before_the_event_only() -> None:
+    start = SIGNED + timedelta(days=10)
+    rules.check_rise_after_paid(old_total=100, new_total=150, now=SIGNED, start=start)
+    for new, now, says in [(90, SIGNED, "not fall"), (150, start, "has started")]:
+        with pytest.raises(DomainError) as refused:
+            rules.check_rise_after_paid(old_total=100, new_total=new, now=now, start=start)
+        assert says in refused.value.message
+
+
+def test_what_the_schedule_cannot_place_is_unplaced() -> None:
+    paid = {"deposit": ("locked", 2_500), "second": ("locked", 5_000),
+            "balance": ("locked", 2_500)}  # fmt: skip
+    out = rules.allocate(STANDARD, 11_000, paid)
+    assert (out.unplaced, out.overpaid) == (1_000, 0)
+    assert rules.allocate(STANDARD, 11_000, {}).unplaced == 0  # the open remainder takes it
+    waived = {"deposit": ("locked", 2_500), "second": ("waived", 5_000)}
+    assert rules.allocate(STANDARD, 10_000, waived).amounts["balance"] == 2_500
+    assert rules.extra_name(["deposit", "extra-1"]) == "extra-2"
