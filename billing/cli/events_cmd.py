@@ -339,7 +339,7 @@ def cancel(
 @command
 def close(event_id: int = EVENT_ID, yes: bool = confirm.YES, json_out: bool = JSON_OPTION) -> None:
     """Close an event for good: unpaid milestones are withdrawn and the mandate is revoked
-    (an event paid in full closes by itself).
+    (an event paid in full closes by itself once it starts).
 
     Example: billing events close 3 --yes
     """

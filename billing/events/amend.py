@@ -90,6 +90,9 @@ def waive(
     not rolled into the remainder: the remainder is total - paid - written off)."""
     why = inputs.text(reason, field="reason", max_length=200)
     ev = booking.live(session, event_id)
+    if ev.mandate_id is None:  # no amounts yet: nothing to write off
+        raise DomainError(f"event {event_id} is tentative: remove the milestone instead "
+                          "(billing events schedule --remove)", field="event")  # fmt: skip
     editable = open_milestones(session, ev)
     m = editable.get(name)
     if m is None:

@@ -164,7 +164,7 @@ def move(
 ) -> CateringEvent:
     """Move the event: every unpaid milestone moves with it (a paid one never changes); a
     guarantee date moves by the same number of days."""
-    ev = live(session, event_id)
+    ev = changeable(session, event_id)  # a paid-in-full event may move too (it closes later)
     at = local_time or ev_store.parse_time(ev.local_time)
     start = _start(local_date, at, ev.timezone, now=now)
     if now >= ev.start_at:

@@ -68,7 +68,9 @@ _MOVES: dict[EventStatus, frozenset[EventStatus]] = {
     EventStatus.BALANCE_DUE: frozenset({EventStatus.BOOKED, EventStatus.PAID_IN_FULL,
                                         EventStatus.CLOSED, EventStatus.CANCELLED}),
     # a total that rises after paid in full: the difference is owed (through a payment link)
-    EventStatus.PAID_IN_FULL: frozenset({EventStatus.CLOSED, EventStatus.BALANCE_DUE}),
+    # (and it may still be cancelled before it takes place: the tiers apply)
+    EventStatus.PAID_IN_FULL: frozenset({EventStatus.CLOSED, EventStatus.BALANCE_DUE,
+                                         EventStatus.CANCELLED}),
     EventStatus.CLOSED: frozenset(),
     EventStatus.CANCELLED: frozenset(),
 }  # fmt: skip

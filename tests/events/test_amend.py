@@ -157,3 +157,22 @@ async def test_a_rise_after_the_remainder_was_waived_is_charged_as_an_extra_mile
             "deposit": ("paid", 220_825), "extra-1": ("paid", 41_665),
             "second": ("paid", 483_316), "balance": ("cancelled", 220_825)}
         assert helpers.the_event(w, event_id).status == "closed"
+
+
+async def test_a_paid_in_full_event_may_still_move_or_be_cancelled_before_it_starts(
+    sandbox: SandboxHandle, sqlite_url: str
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        helpers.template(w)
+        event_id, _ = await helpers.event(w, DAY)
+        await w.run_until(datetime(2027, 3, 12, 18, 0, tzinfo=UTC))
+        assert helpers.the_event(w, event_id).status == "paid_in_full"
+        with w.store.transaction() as session:
+            booking.move(session, event_id, local_date=date(2027, 3, 22), local_time=None,
+                         now=w.clock.now())  # fmt: skip
+        assert helpers.milestones(w, event_id)["balance"].state == "paid"  # never moves
+        with w.store.transaction() as session:
+            done = booking.cancel(session, event_id, now=w.clock.now())
+        # 10 days before: the ">= 0 days: keep all" tier retains everything paid
+        assert (done.settlement.retained, done.settlement.refund_owed) == (883_301, 0)
+        assert helpers.the_event(w, event_id).status == "cancelled"
