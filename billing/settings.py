@@ -158,7 +158,9 @@ class ServeSettings(BaseModel):
         description="Where members reach `billing serve` (the base of card-update links)",
     )
     card_link_days: int = Field(
-        7, ge=1, le=90, description="Days a card-update link works (it is also single-use)"
+        7, ge=1, le=90,
+        description="Days a card-update link or an event payment link works (each is also "
+        "single-use)",
     )
 
     @field_validator("public_url")

@@ -10,11 +10,12 @@ from datetime import time
 import typer
 
 from billing.cli import confirm, inputs, output
+from billing.cli.context import settings_or_exit
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
 from billing.domain import inputs as domain_inputs
 from billing.errors import BillingError, DomainError
-from billing.events import booking, schedules, views
+from billing.events import amend, booking, editing, links, schedules, views
 from billing.events.rules import EventStatus
 
 app = typer.Typer(
@@ -25,6 +26,11 @@ EVENT_ID = typer.Argument(..., min=1, help="Event id")
 MILESTONES = typer.Option(None, "--milestone", help="This event's own schedule, repeated: "
                           "deposit=25%@signing second=50%@30 balance=rest@3")  # fmt: skip
 STATUS = typer.Option(None, "--status", help="Only events in this state")
+ADD = typer.Option(None, "--add", help="A new milestone, repeated: tasting=$500@60 (same form "
+                   "as --milestone)")  # fmt: skip
+CHANGE = typer.Option(None, "--set", help="An open milestone's new rule, repeated: "
+                      "second=40%@45/17:00")  # fmt: skip
+REMOVE = typer.Option(None, "--remove", help="An open milestone to drop, repeated")
 # use-case field -> the option that sets it (error lines name the option)
 OPTIONS = {
     "title": "--title", "location": "--location", "timezone": "--timezone", "date": "--date",
@@ -36,12 +42,21 @@ OPTIONS = {
 }  # fmt: skip
 
 
+# the schedule edit's fields -> its options
+EDIT_OPTIONS = {
+    "add": "--add", "change": "--set", "remove": "--remove", "schedule": "--add/--set/--remove",
+    "milestones": "--add/--set", "milestones.name": "--add/--set",
+    "milestones.kind": "--add/--set", "milestones.value": "--add/--set",
+    "milestones.days_before": "--add/--set",
+}  # fmt: skip
+
+
 @contextmanager
-def _named_options() -> Iterator[None]:
+def _named_options(options: dict[str, str] = OPTIONS) -> Iterator[None]:
     try:
         yield
     except BillingError as exc:
-        option = OPTIONS.get(exc.field or "")
+        option = options.get(exc.field or "")
         if option is None:
             raise
         raise DomainError(f"{option}: {exc.message}", field=option) from None
@@ -58,6 +73,11 @@ def _time(text: str, option: str) -> time:
                           field=option) from None  # fmt: skip
 
 
+def _written_off(view: views.EventView) -> str:
+    return f", written off {inputs.dollars(view.written_off_cents)}" if view.written_off_cents \
+        else ""  # fmt: skip
+
+
 def _show(view: views.EventView, json_out: bool) -> None:
     if json_out:
         output.print_json(views.as_dict(view))
@@ -66,7 +86,8 @@ def _show(view: views.EventView, json_out: bool) -> None:
     output.echo(
         f"event {ev.id} {ev.title!r}: {ev.status}, {ev.local_date} {ev.local_time} "
         f"({ev.timezone}), {ev.guests} guests, total {inputs.dollars(view.total_cents)}, paid "
-        f"{inputs.dollars(view.paid_cents)}, balance {inputs.dollars(view.balance_cents)}; "
+        f"{inputs.dollars(view.paid_cents)}{_written_off(view)}, balance "
+        f"{inputs.dollars(view.balance_cents)}; "
         f"guest count guaranteed on {ev.guarantee_date}"
     )
     if ev.cancelled_at is not None:
@@ -318,7 +339,7 @@ def cancel(
 @command
 def close(event_id: int = EVENT_ID, yes: bool = confirm.YES, json_out: bool = JSON_OPTION) -> None:
     """Close an event for good: unpaid milestones are withdrawn and the mandate is revoked
-    (an event paid in full closes by itself).
+    (an event paid in full closes by itself once it starts).
 
     Example: billing events close 3 --yes
     """
@@ -328,5 +349,84 @@ def close(event_id: int = EVENT_ID, yes: bool = confirm.YES, json_out: bool = JS
                 [f"balance left {inputs.dollars(view.balance_cents)}"], yes=yes)  # fmt: skip
     with output.transaction() as session:
         booking.close(session, event_id, now=SystemClock().now())
+        view = views.view(session, event_id)
+    _show(view, json_out)
+
+
+@app.command()
+@command
+def link(event_id: int = EVENT_ID, json_out: bool = JSON_OPTION) -> None:
+    """Create a payment link for an event and print its URL (send it to the guest: it works
+    once, for serve.card_link_days). A tentative event's link takes the deposit in the hosted
+    checkout (an INSTALLMENT payment whose mandate pays the later milestones); an event whose
+    total rose after it was paid in full gets a link for the difference.
+
+    Example: billing events link 3
+    """
+    settings = settings_or_exit()
+    with output.transaction(settings) as session:
+        issued = links.issue(session, event_id, now=SystemClock().now(), serve=settings.serve)
+        facts = {"url": issued.url, "event_id": event_id, "purpose": issued.purpose,
+                 "amount_cents": issued.amount_cents, "customer_id": issued.event.customer_id,
+                 "expires_at": issued.expires_at}  # fmt: skip
+    if json_out:
+        output.print_json(facts)
+        return
+    output.echo(issued.url)
+    output.echo(f"the {issued.purpose} of event {event_id} ({issued.event.title}): "
+                f"{inputs.dollars(issued.amount_cents)} now; works once, until "
+                f"{output.cell(issued.expires_at)}")  # fmt: skip
+
+
+@app.command("schedule")
+@command
+def schedule_(
+    event_id: int = EVENT_ID,
+    add: list[str] = ADD,
+    change: list[str] = CHANGE,
+    remove: list[str] = REMOVE,
+    json_out: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """Edit an event's schedule: add, change or remove milestones not yet paid (paid ones never
+    change); the result must still have exactly one remainder, due last, and percentages of at
+    most 100%. Unpaid milestones are recomputed and their charges updated at once.
+
+    Example: billing events schedule 3 --set second=40%@45 --add tasting=$500@60
+    """
+    with _named_options(EDIT_OPTIONS):
+        edit = editing.Edit(
+            add=[schedules.parse_milestone(m, field="add") for m in add or ()],
+            change=[schedules.parse_milestone(m, field="change") for m in change or ()],
+            remove=list(remove or ()),
+        )  # fmt: skip
+        with output.transaction() as session:
+            amend.edit_schedule(session, event_id, edit, now=SystemClock().now())
+            view = views.view(session, event_id)
+    _show(view, json_out)
+
+
+@app.command("waive")
+@command
+def waive_(
+    event_id: int = EVENT_ID,
+    milestone: str = typer.Argument(..., help="Milestone name"),
+    reason: str = typer.Option(..., "--reason", help="Why it is waived (kept in the log)"),
+    yes: bool = confirm.YES,
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Waive an unpaid milestone: its amount is written off (never charged, and not rolled
+    into the remainder: the balance is total - paid - written off).
+
+    Example: billing events waive 3 second --reason "venue flooded: goodwill" --yes
+    """
+    with output.transaction() as session:
+        view = views.view(session, event_id)
+    line = next((li for li in view.lines if li.name == milestone), None)
+    amount = inputs.dollars(line.amount_cents) if line else "?"
+    confirm.ask(f"waive {milestone} of event {event_id} ({view.event.title})",
+                [f"written off {amount}"], yes=yes)  # fmt: skip
+    with _named_options({"milestone": "milestone", "reason": "--reason"}), \
+            output.transaction() as session:  # fmt: skip
+        amend.waive(session, event_id, milestone, reason=reason, now=SystemClock().now())
         view = views.view(session, event_id)
     _show(view, json_out)

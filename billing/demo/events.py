@@ -4,17 +4,21 @@ whose guest count rises after the second milestone, one cancelled inside the win
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from rich.console import Console
+from sqlmodel import Session, col, select
 
 from billing.demo import cast
 from billing.demo.scenario import DOWNTOWN
+from billing.domain import calendar
 from billing.domain.money import format_cents
 from billing.events import booking, rules, schedules, views
 from billing.manage import members
 from billing.sandbox.remote import SandboxControl
 from billing.store.db import Store
+from billing.store.tables import Event, Message
 
 STANDARD = [
     rules.Milestone(name="deposit", kind="percent", value=2500),
@@ -61,10 +65,41 @@ async def _book(store: Store, control: SandboxControl, *, now: datetime) -> None
             ), now=now)  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    sent_at: datetime
+    milestone: str
+    amount_cents: int
+    due_at: datetime
+    previous_cents: int | None
+
+
+def notices(session: Session) -> dict[int, list[Notice]]:
+    """The milestone notices each event's guest received (sent emails), by event id."""
+    query = (
+        select(Message, Event).join(Event, col(Event.id) == Message.event_id)
+        .where(Message.kind == "milestone_notice", Message.status == "sent",
+               Event.entity == "catering_event")
+        .order_by(col(Message.sent_at), col(Message.id))
+    )  # fmt: skip
+    out: dict[int, list[Notice]] = {}
+    for message, event in session.exec(query).all():
+        facts = message.context
+        previous = facts.get("previous_cents")
+        out.setdefault(event.entity_id, []).append(Notice(
+            sent_at=message.sent_at or message.created_at, milestone=str(facts["milestone"]),
+            amount_cents=int(facts["amount_cents"]),
+            due_at=datetime.fromisoformat(str(facts["due_at"])),
+            previous_cents=None if previous is None else int(previous),
+        ))  # fmt: skip
+    return out
+
+
 def show(console: Console, store: Store) -> None:
-    """Each event's schedule and what was charged."""
+    """Each event's schedule, what was charged and the notices its guest received."""
     with store.transaction() as session:
         shown = [views.view(session, e.id or 0) for e in views.list_events(session)]
+        told = notices(session)
     for v in shown:
         ev = v.event
         extra = ""
@@ -79,3 +114,14 @@ def show(console: Console, store: Store) -> None:
             rule = li.rule.split(": ", 1)[-1]
             console.print(f"  {rule:<32} {due} {format_cents(li.amount_cents):>11} "
                           f"{li.charge_status or li.state}")  # fmt: skip
+        _show_notices(console, told.get(ev.id or 0, []), ev.timezone)
+
+
+def _show_notices(console: Console, received: list[Notice], tz: str) -> None:
+    console.print(f"  notices received: {len(received)}")
+    for n in received:
+        due = n.due_at.astimezone(calendar.zone(tz))
+        changed = ("" if n.previous_cents is None
+                   else f" (changed from {format_cents(n.previous_cents)})")  # fmt: skip
+        console.print(f"    {n.sent_at:%Y-%m-%d}: {n.milestone} {format_cents(n.amount_cents)} "
+                      f"due {due:%Y-%m-%d %H:%M}{changed}")  # fmt: skip

@@ -46,6 +46,7 @@ from billing.errors import (
     NotFound,
 )
 from billing.events import api as events_api
+from billing.events import pay_page as event_pay_page
 from billing.links import pages as links_pages
 from billing.notify import unsubscribe_page
 from billing.reservations import api as reservations_api
@@ -133,6 +134,7 @@ def create_app(
     docs.mount(app, access=settings.docs_access, key=key)
     unsubscribe_page.mount(app, settings=settings, store=store, clock=clock)
     links_pages.mount(app, settings=settings, run=run)  # members' card-update links
+    event_pay_page.mount(app, settings=settings, run=run)  # staff payment links for events
     app.add_middleware(edges.Edges, max_body_bytes=settings.serve.max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: it times and logs every answer, 413s included
     if with_demo_site:

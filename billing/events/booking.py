@@ -21,7 +21,7 @@ from datetime import date, datetime, time
 
 from sqlmodel import Session, col, select
 
-from billing.domain import calendar, inputs
+from billing.domain import calendar, inputs, money
 from billing.domain.states import ChargeStatus, MandateStatus, PlanKind
 from billing.errors import DomainError, NotFound
 from billing.events import rules, schedules
@@ -29,8 +29,16 @@ from billing.events import store as ev_store
 from billing.events.rules import EventStatus
 from billing.manage import charges as manage_charges
 from billing.manage import locations, members
+from billing.manage.alerts import ATTENTION
 from billing.store import door, events
-from billing.store.tables import CateringEvent, Charge, EventMilestone, GuestCountChange, Location
+from billing.store.tables import (
+    CateringEvent,
+    Charge,
+    EventMilestone,
+    GuestCountChange,
+    Location,
+    Mandate,
+)
 
 SOURCE = ev_store.SOURCE
 ENTITY = "catering_event"
@@ -156,7 +164,7 @@ def move(
 ) -> CateringEvent:
     """Move the event: every unpaid milestone moves with it (a paid one never changes); a
     guarantee date moves by the same number of days."""
-    ev = _live(session, event_id)
+    ev = changeable(session, event_id)  # a paid-in-full event may move too (it closes later)
     at = local_time or ev_store.parse_time(ev.local_time)
     start = _start(local_date, at, ev.timezone, now=now)
     if now >= ev.start_at:
@@ -178,10 +186,13 @@ def move(
 
 def guests(session: Session, event_id: int, count: int, *, now: datetime) -> CateringEvent:
     """Change the guest count (the guarantee rule applies); unpaid milestones follow."""
-    ev = _live(session, event_id)
+    ev = changeable(session, event_id)
     today = now.astimezone(calendar.zone(ev.timezone)).date()
     rules.check_guests(ev.guests, count, today=today, guarantee=ev.guarantee_date)
     rules.check_price(ev_store.price_of(ev), count)
+    if ev.status == EventStatus.PAID_IN_FULL:
+        rules.check_rise_after_paid(old_total=ev_store.total_of(ev), now=now, start=ev.start_at,
+                                    new_total=rules.total(ev_store.price_of(ev), count))
     old, ev.guests = ev.guests, count
     session.add(ev)
     session.add(GuestCountChange(event_id=event_id, at=now, old=old, new=count,
@@ -198,7 +209,7 @@ def price(
     now: datetime,
 ) -> CateringEvent:  # fmt: skip
     """Change the price rule (or set an explicit total; ``rule_total`` drops it)."""
-    ev = _live(session, event_id)
+    ev = changeable(session, event_id)
     new = rules.Price(
         per_guest_cents=ev.per_guest_cents if per_guest_cents is None else per_guest_cents,
         fixed_cents=ev.fixed_cents if fixed_cents is None else fixed_cents,
@@ -208,6 +219,9 @@ def price(
     )  # fmt: skip
     rules.check_price(new, ev.guests)
     before = ev_store.total_of(ev)
+    if ev.status == EventStatus.PAID_IN_FULL:
+        rules.check_rise_after_paid(old_total=before, new_total=rules.total(new, ev.guests),
+                                    now=now, start=ev.start_at)  # fmt: skip
     ev.per_guest_cents, ev.fixed_cents = new.per_guest_cents, new.fixed_cents
     ev.total_override_cents = new.total_cents
     session.add(ev)
@@ -219,7 +233,7 @@ def price(
 
 def confirm(session: Session, event_id: int, name: str, *, now: datetime) -> EventMilestone:
     """Staff confirm that a milestone may be charged on or after the event's start."""
-    ev = _live(session, event_id)
+    ev = live(session, event_id)
     milestone = _milestone(session, event_id, name)
     if milestone.state != "open":
         raise DomainError(f"milestone {name} is {milestone.state}", field="milestone")
@@ -309,6 +323,11 @@ def close(session: Session, event_id: int, *, now: datetime) -> CateringEvent:
     return ev
 
 
+def close_paid(session: Session, ev: CateringEvent, *, now: datetime) -> None:
+    """An event paid in full closes once it has started (the engine's materialize lane)."""
+    _close(session, ev, now=now, why="paid in full; the event has started")
+
+
 def _close(session: Session, ev: CateringEvent, *, now: datetime, why: str) -> None:
     ev.status = rules.move(ev.status, EventStatus.CLOSED)
     ev.closed_at = now
@@ -324,6 +343,8 @@ def standing_of(m: EventMilestone, charge: Charge | None) -> tuple[rules.Standin
         return "locked", m.amount_cents
     if m.state in ("failed", "withdrawn"):
         return "gone", m.amount_cents
+    if m.state == "waived":
+        return "waived", m.amount_cents
     if charge is None:
         return "open", 0
     if charge.status in LOCKED_STATES or charge.lease_owner is not None:
@@ -341,13 +362,12 @@ def sync(session: Session, ev: CateringEvent, *, now: datetime) -> None:
     if ev.mandate_id is None or ev.status in rules.FINISHED:
         return
     assert ev.id is not None
-    rows = ev_store.milestones(session, ev.id)
-    found = door.of_source(session, SOURCE, [ev_store.key(ev.id, m) for m in rows])
-    charge_of = {m.name: found.get(ev_store.key(ev.id, m)) for m in rows}
-    standing = {m.name: standing_of(m, charge_of[m.name]) for m in rows}
-    total = ev_store.total_of(ev)
-    allocation = rules.allocate([ev_store.rule_of(m) for m in rows], total, standing)
+    rows, charge_of, standing, allocation = _allocate(session, ev)
+    if allocation.unplaced > 0:  # the remainder is paid or waived: an extra milestone takes it
+        _extra(session, ev, rows, charge_of, standing, allocation.unplaced)
+        rows, charge_of, standing, allocation = _allocate(session, ev)
     signed = ev.signed_at or now
+    chargeable = not purpose_ended(session, ev)  # paid in full once: owed through a link
     for m in rows:
         if standing[m.name][0] != "open":
             continue
@@ -355,8 +375,83 @@ def sync(session: Session, ev: CateringEvent, *, now: datetime) -> None:
                            signed_at=signed)  # fmt: skip
         m.amount_cents, m.due_at = allocation.amounts[m.name], due
         session.add(m)
-        _put(session, ev, m, charge_of[m.name], now=now)
-    _update_status(session, ev, rows, total, now=now)
+        if chargeable:
+            _put(session, ev, m, charge_of[m.name], now=now)
+    _update_status(session, ev, rows, ev_store.total_of(ev), now=now)
+
+
+Standings = dict[str, tuple[rules.Standing, int]]
+
+
+def _allocate(
+    session: Session, ev: CateringEvent
+) -> tuple[list[EventMilestone], dict[str, Charge | None], Standings, rules.Allocation]:
+    rows = ev_store.milestones(session, ev.id or 0)
+    found = door.of_source(session, SOURCE, [ev_store.key(ev.id or 0, m) for m in rows])
+    charge_of = {m.name: found.get(ev_store.key(ev.id or 0, m)) for m in rows}
+    standing = {m.name: standing_of(m, charge_of[m.name]) for m in rows}
+    milestones = [ev_store.rule_of(m) for m in rows]
+    return rows, charge_of, standing, rules.allocate(milestones, ev_store.total_of(ev), standing)
+
+
+def _extra(
+    session: Session, ev: CateringEvent, rows: list[EventMilestone],
+    charge_of: dict[str, Charge | None], standing: Standings, cents: int,
+) -> None:  # fmt: skip
+    """Owed beyond what the schedule can place: the open extra milestone grows, or a new one
+    (fixed, due now) takes it."""
+    for m in rows:
+        if m.name.startswith(rules.EXTRA) and standing[m.name][0] == "open":
+            m.value += cents
+            session.add(m)
+            return
+    session.add(EventMilestone(
+        event_id=ev.id or 0, position=max(m.position for m in rows) + 1, kind="fixed",
+        name=rules.extra_name([m.name for m in rows]), value=cents, days_before=None,
+    ))  # fmt: skip
+    session.flush()
+
+
+def purpose_ended(session: Session, ev: CateringEvent) -> bool:
+    """The event's mandate was ended (at paid in full): nothing more is charged off-session."""
+    mandate = session.get(Mandate, ev.mandate_id) if ev.mandate_id else None
+    return mandate is not None and mandate.purpose_ended_at is not None
+
+
+def owed_by_link(session: Session, ev: CateringEvent) -> int:
+    """What the event owes that only the guest can pay (its mandate ended at paid in full)."""
+    if ev.status in rules.FINISHED or not purpose_ended(session, ev):
+        return 0
+    rows = ev_store.milestones(session, ev.id or 0)
+    return sum(m.amount_cents for m in rows if m.state == "open")
+
+
+def extra_owed(session: Session, event_id: int) -> EventMilestone:
+    """The open milestone a balance link pays."""
+    for m in ev_store.milestones(session, event_id):
+        if m.state == "open" and m.amount_cents > 0:
+            return m
+    raise DomainError(f"event {event_id} owes nothing", field="event")
+
+
+def balance_paid(
+    session: Session, event_id: int, mandate_id: int, *, now: datetime,
+    paid: Charge | None = None,
+) -> CateringEvent:  # fmt: skip
+    """A balance owed after paid in full was paid through a link (``paid``), or authorized
+    and voided before it reached a check (the engine then charges it): the guest's new
+    INSTALLMENT mandate is the event's; paid in full again, it is ended at once."""
+    ev = ev_store.event(session, event_id, for_update=True)
+    if paid is not None:
+        m = extra_owed(session, event_id)
+        m.state, m.amount_cents, m.due_at = "paid", paid.amount_cents, now
+        session.add(m)
+    ev.mandate_id = mandate_id
+    session.add(ev)
+    events.emit(session, at=now, entity=ENTITY, entity_id=event_id, type="balance_link_paid",
+                mandate_id=mandate_id, paid_cents=paid.amount_cents if paid else 0)  # fmt: skip
+    sync(session, ev, now=now)
+    return ev
 
 
 def _put(
@@ -393,22 +488,39 @@ def _update_status(
 ) -> None:  # fmt: skip
     assert ev.id is not None
     paid = sum(m.amount_cents for m in rows if m.state == "paid")
-    owing = any(m.state == "open" and m.amount_cents > 0 for m in rows)
-    if paid >= total and not owing:
-        ev.status = rules.move(ev.status, EventStatus.PAID_IN_FULL)
-        events.emit(session, at=now, entity=ENTITY, entity_id=ev.id, type="paid_in_full",
-                    paid_cents=paid)  # fmt: skip
-        _close(session, ev, now=now, why="paid in full")
+    written_off = sum(m.amount_cents for m in rows if m.state == "waived")
+    owing = sum(m.amount_cents for m in rows if m.state == "open")
+    if paid + written_off >= total and not owing:
+        if ev.status != EventStatus.PAID_IN_FULL:
+            ev.status = rules.move(ev.status, EventStatus.PAID_IN_FULL)
+            events.emit(session, at=now, entity=ENTITY, entity_id=ev.id, type="paid_in_full",
+                        paid_cents=paid, written_off_cents=written_off)  # fmt: skip
+        if ev.mandate_id is not None:  # its purpose has ended (revoked by the maintain lane)
+            door.end_purpose(session, ev.mandate_id, now=now)
+        session.add(ev)
         return
     keys = [ev_store.key(ev.id, m) for m in rows if m.state == "open"]
-    troubled = any(m.state == "failed" for m in rows) or any(
+    by_link = owing > 0 and purpose_ended(session, ev)
+    troubled = by_link or any(m.state == "failed" for m in rows) or any(
         c.status in TROUBLE_STATES for c in door.of_source(session, SOURCE, keys).values()
     )
     target = EventStatus.BALANCE_DUE if troubled else EventStatus.BOOKED
     if ev.status != target:
+        if by_link and ev.status == EventStatus.PAID_IN_FULL:
+            _alert_reopened(session, ev, owing, now=now)
         ev.status = rules.move(ev.status, target)
         events.emit(session, at=now, entity=ENTITY, entity_id=ev.id, type=str(target))
     session.add(ev)
+
+
+def _alert_reopened(session: Session, ev: CateringEvent, owing: int, *, now: datetime) -> None:
+    events.emit(
+        session, at=now, entity=ENTITY, entity_id=ev.id or 0, type=ATTENTION,
+        kind="event balance owed after paid in full", subject=f"event {ev.id} {ev.title[:60]}",
+        detail=(f"the total rose after the event was paid in full: {money.format_cents(owing)} "
+                f"owed; its card's consent has ended, so send the guest a payment link "
+                f"(billing events link {ev.id})"),
+    )  # fmt: skip
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -448,6 +560,12 @@ def _check_dues(
                               "start", field="milestones.days_before")  # fmt: skip
 
 
+def check_dues(milestones: Sequence[rules.Milestone], ev: CateringEvent, *, now: datetime) -> None:
+    """Refuse milestones of ``ev`` that would fall due on or after its start."""
+    _check_dues(milestones, day=ev.local_date, tz=ev.timezone, start=ev.start_at, now=now,
+                signed_at=ev.signed_at)  # fmt: skip
+
+
 def _usable_mandate(session: Session, mandate_id: int, *, customer_id: int, location: str) -> None:
     mandate = members.get_mandate(session, mandate_id)
     if mandate.status != MandateStatus.ACTIVE:
@@ -463,7 +581,17 @@ def _usable_mandate(session: Session, mandate_id: int, *, customer_id: int, loca
         raise DomainError(f"mandate {mandate_id}'s purpose has ended", field="mandate")
 
 
-def _live(session: Session, event_id: int) -> CateringEvent:
+def changeable(session: Session, event_id: int) -> CateringEvent:
+    """The event, locked, for a guest-count or price change: refused once closed or cancelled
+    (a paid-in-full event may still see its total rise: ``rules.check_rise_after_paid``)."""
+    ev = ev_store.event(session, event_id, for_update=True)
+    if ev.status in rules.FINISHED:
+        raise DomainError(f"event {event_id} is {ev.status}: nothing can change", field="event")
+    return ev
+
+
+def live(session: Session, event_id: int) -> CateringEvent:
+    """The event, locked, refused when finished (nothing can change)."""
     ev = ev_store.event(session, event_id, for_update=True)
     if ev.status in (EventStatus.CANCELLED, EventStatus.CLOSED, EventStatus.PAID_IN_FULL):
         raise DomainError(f"event {event_id} is {ev.status}: nothing can change", field="event")

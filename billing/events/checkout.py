@@ -27,10 +27,11 @@ from billing.enroll.models import CustomerIn, Purpose
 from billing.errors import DomainError, DuplicateKey, NotFound
 from billing.events import booking, schedules, views
 from billing.events import store as ev_store
+from billing.events.rules import EventStatus
 from billing.manage import members
 from billing.store import events
 from billing.store.db import Store
-from billing.store.tables import CateringEvent, Charge, Customer, Enrollment, Mandate
+from billing.store.tables import CateringEvent, Charge, Customer, Enrollment, EventLink, Mandate
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,17 @@ def consent_text(session: Session, ev: CateringEvent) -> str:
         f"({ev.local_date}, total {total} for {ev.guests} guests, recomputed from the final "
         f"guest count), including the final balance: {'; '.join(lines)}. I am told each amount "
         "before it is charged; cancelling follows the cancellation policy."
+    )[:1000]
+
+
+def balance_consent(session: Session, ev: CateringEvent, owed: int) -> str:
+    """What the guest authorizes paying a balance owed after the event was paid in full."""
+    total = money.format_cents(ev_store.total_of(ev))
+    return (
+        f"I authorize {ev.title} to charge this card {money.format_cents(owed)} now: the "
+        f"balance of this event ({ev.local_date}, total {total} for {ev.guests} guests, as "
+        "the final guest count changed after it was paid in full). Nothing more is charged "
+        "to this card once the event is paid in full."
     )[:1000]
 
 
@@ -145,30 +157,58 @@ def _event_of(session: Session, enrollment_id: str) -> CateringEvent:
     row = session.exec(
         select(CateringEvent).where(CateringEvent.enrollment_id == enrollment_id)
     ).first()
+    if row is None:  # a payment link's checkout (billing.events.links)
+        link = session.exec(
+            select(EventLink).where(EventLink.enrollment_id == enrollment_id)
+        ).first()
+        row = session.get(CateringEvent, link.event_id) if link is not None else None
     if row is None:
         raise NotFound(f"no event for enrollment {enrollment_id}", field="enrollment")
     return row
 
 
 # --- the enrollment flow's hook (first_payment.SIGNUP_HOOKS) --------------------------------
+# A tentative event's checkout takes the signing milestone (and books the event); any other
+# takes the balance owed after the event was paid in full (a staff payment link).
+def _signing(ev: CateringEvent) -> bool:
+    return ev.status == EventStatus.TENTATIVE
+
+
 def amount(session: Session, row: Enrollment) -> int:
-    return booking.signing_amount(session, _event_of(session, row.id))
+    paid_now = ev_store.paid_through(session, row.id)
+    if paid_now:  # a completed checkout: what it took
+        return paid_now
+    ev = _event_of(session, row.id)
+    if _signing(ev):
+        return booking.signing_amount(session, ev)
+    return booking.owed_by_link(session, ev)
 
 
 def source_key(session: Session, row: Enrollment) -> tuple[str, str, str]:
     ev = _event_of(session, row.id)
-    signing = booking.signing_milestone(session, ev.id or 0)
-    return ev_store.SOURCE, ev_store.key(ev.id or 0, signing), f"{ev.title[:150]}: {signing.name}"
+    if _signing(ev):
+        m = booking.signing_milestone(session, ev.id or 0)
+    else:
+        m = booking.extra_owed(session, ev.id or 0)
+    return ev_store.SOURCE, ev_store.key(ev.id or 0, m), f"{ev.title[:150]}: {m.name}"
 
 
 def paid(
     session: Session, row: Enrollment, mandate: Mandate, charge: Charge, now: datetime
 ) -> None:
     ev = _event_of(session, row.id)
+    ev_store.used_up(session, row.id, now=now)  # a payment link's checkout: used up
+    if not _signing(ev):
+        booking.balance_paid(session, ev.id or 0, mandate.id or 0, now=now, paid=charge)
+        return
     booking.book(session, ev.id or 0, mandate.id or 0, now=now, paid_at_signing=charge,
                  late_ok=True)  # fmt: skip
 
 
 def voided(session: Session, row: Enrollment, mandate: Mandate, now: datetime) -> None:
     ev = _event_of(session, row.id)
+    ev_store.used_up(session, row.id, now=now)  # the mandate was given: the engine charges it
+    if not _signing(ev):
+        booking.balance_paid(session, ev.id or 0, mandate.id or 0, now=now)
+        return
     booking.book(session, ev.id or 0, mandate.id or 0, now=now, late_ok=True)

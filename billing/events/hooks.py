@@ -6,6 +6,8 @@
   a failed milestone). A decline inside the template's alert window raises a ``billing
   attention`` alert at once and the event goes "balance due"; a retry that would fall on or
   after the event's start is held for staff instead (``door.hold``);
+- ``materialize``: once per pass of the engine's materialize lane: an event paid in full is
+  closed once it has started (until then its total may still rise: the difference is owed);
 - ``veto``: asked as the engine claims a charge: never for a cancelled or closed event, and
   never on or after the event's start without staff confirmation (``billing events confirm``).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from billing.domain.dunning import DunningPolicy
 from billing.domain.states import ChargeStatus
@@ -25,6 +27,7 @@ from billing.events import store as ev_store
 from billing.events.rules import EventStatus
 from billing.manage.alerts import ATTENTION
 from billing.store import door, events
+from billing.store.db import Store
 from billing.store.tables import CateringEvent, Charge, EventMilestone
 
 
@@ -130,3 +133,22 @@ def veto(session: Session, charge: Charge, now: datetime) -> str | None:
             session.add(ev)
         return why
     return None
+
+
+CLOSE_BATCH = 500
+
+
+def materialize(store: Store, now: datetime) -> int:
+    """Close the events paid in full whose start has passed (no charge is made: returns 0)."""
+    query = (
+        select(CateringEvent.id)
+        .where(CateringEvent.status == EventStatus.PAID_IN_FULL,
+               col(CateringEvent.start_at) <= now)
+        .order_by(col(CateringEvent.start_at)).limit(CLOSE_BATCH)
+    )  # fmt: skip
+    with store.transaction() as session:
+        for event_id in session.exec(query).all():
+            ev = ev_store.event(session, event_id or 0, for_update=True)
+            if ev.status == EventStatus.PAID_IN_FULL:
+                booking.close_paid(session, ev, now=now)
+    return 0

@@ -16,7 +16,8 @@ remainder absorbs every difference, so the milestones always add up to the total
 Milestones are allocated in due order: each unpaid milestone takes at most what is left of the
 total, so when the total falls below what is planned, later milestones shrink first and none
 is ever negative; a milestone of zero means nothing to charge. A paid (or started) milestone
-never changes; one that failed is no longer planned, so the remainder absorbs it. Paid more
+never changes; one that failed is no longer planned, so the remainder absorbs it; one staff
+waived is written off: it counts against the total without being charged. Paid more
 than the new total is ``overpaid`` (owed back, never negative anywhere else).
 
 **Guarantee rule.** The guest count is fixed at the guarantee date (default: the day before the
@@ -66,12 +67,15 @@ _MOVES: dict[EventStatus, frozenset[EventStatus]] = {
                                    EventStatus.CLOSED, EventStatus.CANCELLED}),
     EventStatus.BALANCE_DUE: frozenset({EventStatus.BOOKED, EventStatus.PAID_IN_FULL,
                                         EventStatus.CLOSED, EventStatus.CANCELLED}),
-    EventStatus.PAID_IN_FULL: frozenset({EventStatus.CLOSED}),
+    # a total that rises after paid in full: the difference is owed (through a payment link)
+    # (and it may still be cancelled before it takes place: the tiers apply)
+    EventStatus.PAID_IN_FULL: frozenset({EventStatus.CLOSED, EventStatus.BALANCE_DUE,
+                                         EventStatus.CANCELLED}),
     EventStatus.CLOSED: frozenset(),
     EventStatus.CANCELLED: frozenset(),
 }  # fmt: skip
 # States in which nothing is ever charged again.
-FINISHED = frozenset({EventStatus.CLOSED, EventStatus.CANCELLED, EventStatus.PAID_IN_FULL})
+FINISHED = frozenset({EventStatus.CLOSED, EventStatus.CANCELLED})
 
 
 def move(current: str, target: EventStatus) -> EventStatus:
@@ -146,13 +150,15 @@ def percent_of(total: int, bp: int) -> int:
 
 
 # --- amounts -------------------------------------------------------------------------------
-Standing = Literal["open", "locked", "gone"]  # may change / paid or in flight / failed, cancelled
+# may change / paid or in flight / failed, cancelled / written off by staff
+Standing = Literal["open", "locked", "gone", "waived"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Allocation:
     amounts: dict[str, int]  # every milestone's amount now (locked ones: what they took)
     overpaid: int  # locked amounts above the total (owed back)
+    unplaced: int = 0  # owed but no open milestone can take it (the remainder paid or waived)
 
 
 def allocate(
@@ -160,27 +166,55 @@ def allocate(
 ) -> Allocation:
     """Each milestone's amount for ``total``. ``standing[name]`` is ``("locked", cents)`` for a
     milestone paid or in flight (its amount never changes), ``("gone", cents)`` for one that
-    failed or was withdrawn (not planned any more), ``("open", _)`` or absent for the rest."""
+    failed or was withdrawn (not planned any more: the remainder absorbs it), ``("waived",
+    cents)`` for one staff wrote off (counted against the total, never charged: the remainder
+    is total - paid - written off), ``("open", _)`` or absent for the rest."""
     if total < 0:
         raise DomainError("the total cannot be negative", field="total")
     amounts: dict[str, int] = {}
-    locked = 0
+    locked = written_off = 0
     for m in milestones:
         state, cents = standing.get(m.name, ("open", 0))
         if state != "open":
             amounts[m.name] = cents
             locked += cents if state == "locked" else 0
-    left = total - locked
+            written_off += cents if state == "waived" else 0
+    left = total - locked - written_off
     for m in in_due_order(milestones):
         if m.name in amounts or m.kind == "remainder":
             continue
         wanted = percent_of(total, m.value) if m.kind == "percent" else m.value
         amounts[m.name] = max(0, min(wanted, left))
         left -= amounts[m.name]
+    unplaced = max(0, left)
     for m in milestones:
         if m.kind == "remainder" and m.name not in amounts:
-            amounts[m.name] = max(0, left)
-    return Allocation(amounts=amounts, overpaid=max(0, locked - total))
+            amounts[m.name], unplaced = max(0, left), 0
+    return Allocation(amounts=amounts, overpaid=max(0, locked - total), unplaced=unplaced)
+
+
+EXTRA = "extra"  # the name prefix of a milestone added for what the schedule cannot place
+
+
+def extra_name(names: Sequence[str]) -> str:
+    """The next ``extra-N`` milestone name not taken."""
+    n = 1
+    while f"{EXTRA}-{n}" in names:
+        n += 1
+    return f"{EXTRA}-{n}"
+
+
+def check_rise_after_paid(
+    *, old_total: int, new_total: int, now: datetime, start: datetime
+) -> None:
+    """A paid-in-full event's total may rise before the event (the difference is then owed);
+    it may not fall (a refund is staff's to make in Toast), nor change once it has started."""
+    if now >= start:
+        raise DomainError("the event is paid in full and has started: nothing can change",
+                          field="event")  # fmt: skip
+    if new_total < old_total:
+        raise DomainError("the event is paid in full: its total may rise (the difference is "
+                          "then owed), not fall; refund the guest in Toast", field="guests")
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -293,3 +327,25 @@ def cancellation(
 def days_before(event_day: date, when: datetime, tz: str) -> int:
     """Whole local days from ``when`` to the event's date (negative after it)."""
     return (event_day - when.astimezone(calendar.zone(tz)).date()).days
+
+
+# --- payment links ----------------------------------------------------------------------------
+class LinkState(StrEnum):
+    OPEN = "open"  # the guest may pay
+    USED = "used"  # paid through this link
+    SETTLED = "settled"  # nothing to pay any more (booked some other way, cancelled, closed)
+    EXPIRED = "expired"
+
+
+def link_state(
+    *, now: datetime, expires_at: datetime, used_at: datetime | None, payable: bool
+) -> LinkState:
+    """A used link stays used; then whether the event still owes what the link is for; then
+    the clock."""
+    if used_at is not None:
+        return LinkState.USED
+    if not payable:
+        return LinkState.SETTLED
+    if now >= expires_at:
+        return LinkState.EXPIRED
+    return LinkState.OPEN

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
 
 from billing.errors import NotFound
 from billing.events import rules
 from billing.store.tables import (
+    Attempt,
     CancellationTier,
     CateringEvent,
+    Charge,
+    EventLink,
     EventMilestone,
     ScheduleTemplate,
     TemplateMilestone,
@@ -93,3 +97,23 @@ def price_of(event_row: CateringEvent) -> rules.Price:
 
 def total_of(event_row: CateringEvent) -> int:
     return rules.total(price_of(event_row), event_row.guests)
+
+
+def used_up(session: Session, enrollment_id: str, *, now: datetime) -> None:
+    """The checkout of ``enrollment_id`` was paid: the payment link it came from (if any)
+    works no more."""
+    session.exec(
+        update(EventLink)
+        .where(col(EventLink.enrollment_id) == enrollment_id, col(EventLink.used_at).is_(None))
+        .values(used_at=now)
+    )
+
+
+def paid_through(session: Session, enrollment_id: str) -> int:
+    """What the checkout of ``enrollment_id`` collected (its charge's succeeded attempt)."""
+    query = (
+        select(func.coalesce(func.sum(Charge.amount_cents), 0))
+        .join(Attempt, col(Attempt.charge_id) == col(Charge.id))
+        .where(Attempt.external_reference_id == enrollment_id, Attempt.status == "succeeded")
+    )
+    return int(session.exec(query).one())

@@ -20,7 +20,7 @@ class Line:
     rule: str
     due_at: datetime | None
     amount_cents: int
-    state: str  # open | paid | failed | withdrawn
+    state: str  # open | paid | failed | withdrawn | waived
     charge_id: int | None
     charge_status: str | None
     confirmed: bool
@@ -32,10 +32,11 @@ class EventView:
     total_cents: int
     paid_cents: int
     lines: list[Line]
+    written_off_cents: int = 0  # milestones waived by staff
 
     @property
     def balance_cents(self) -> int:
-        return max(0, self.total_cents - self.paid_cents)
+        return max(0, self.total_cents - self.paid_cents - self.written_off_cents)
 
 
 def view(session: Session, event_id: int) -> EventView:
@@ -52,7 +53,9 @@ def view(session: Session, event_id: int) -> EventView:
             charge_status=charge.status if charge else None, confirmed=m.confirmed_at is not None,
         ))  # fmt: skip
     paid = sum(m.amount_cents for m in rows if m.state == "paid")
-    return EventView(event=ev, total_cents=ev_store.total_of(ev), paid_cents=paid, lines=lines)
+    written_off = sum(m.amount_cents for m in rows if m.state == "waived")
+    return EventView(event=ev, total_cents=ev_store.total_of(ev), paid_cents=paid, lines=lines,
+                     written_off_cents=written_off)  # fmt: skip
 
 
 def list_events(
@@ -74,7 +77,7 @@ def as_dict(v: EventView, *, for_guest: bool = False) -> dict[str, Any]:
         "time": ev.local_time, "timezone": ev.timezone, "start_at": _iso(ev.start_at),
         "guests": ev.guests, "guarantee_date": ev.guarantee_date.isoformat(),
         "total_cents": v.total_cents, "paid_cents": v.paid_cents,
-        "balance_cents": v.balance_cents,
+        "written_off_cents": v.written_off_cents, "balance_cents": v.balance_cents,
         "schedule": [
             {"milestone": li.name, "rule": li.rule, "due_at": _iso(li.due_at),
              "amount_cents": li.amount_cents, "state": li.state}

@@ -39,7 +39,7 @@ def mount(app: FastAPI, *, settings: BillingSettings, run: Runner[Any]) -> None:
         except Exception as exc:  # never a stack trace, the path or the token
             log.error("card_link_page_failed", extra={"action": "card_link_page_failed",
                       "error": type(exc).__name__})  # fmt: skip
-            return _page(merchant, "Something went wrong", "<p role='alert'>Sorry, something "
+            return page(merchant, "Something went wrong", "<p role='alert'>Sorry, something "
                          "went wrong on our side. Please try the link again later.</p>", 500)
         return _render(visit, token, merchant, sandbox)
 
@@ -57,7 +57,7 @@ def mount(app: FastAPI, *, settings: BillingSettings, run: Runner[Any]) -> None:
         return await answer(lambda ctx: flow.complete(ctx, token, card), token)
 
 
-def _page(merchant: str, title: str, body: str, status: int = 200) -> HTMLResponse:
+def page(merchant: str, title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='robots' content='noindex'><meta name='referrer' content='no-referrer'>"
@@ -71,7 +71,7 @@ def _page(merchant: str, title: str, body: str, status: int = 200) -> HTMLRespon
 
 
 def _unavailable(merchant: str) -> HTMLResponse:
-    return _page(merchant, "Update your card", f"<p id='link' data-state='unavailable'>Your "
+    return page(merchant, "Update your card", f"<p id='link' data-state='unavailable'>Your "
                  f"card cannot be updated online yet: please contact {html.escape(merchant)}."
                  "</p>", 503)  # fmt: skip
 
@@ -79,33 +79,33 @@ def _unavailable(merchant: str) -> HTMLResponse:
 def _render(visit: flow.Visit, token: str, merchant: str, sandbox: str | None) -> HTMLResponse:
     contact = f"please contact {html.escape(merchant)}"
     if visit.state is None:
-        return _page(merchant, "Link not valid", "<p id='link' data-state='unknown'>This link "
+        return page(merchant, "Link not valid", "<p id='link' data-state='unknown'>This link "
                      f"is not valid. If you copied it from an email, check it is complete, or "
                      f"{contact} for a new one.</p>", 404)  # fmt: skip
     if visit.state == rules.State.USED:
         if visit.just_used:
             again = (" We will try the declined payment again within minutes."
                      if visit.retrying else "")  # fmt: skip
-            return _page(merchant, "Card updated", "<p id='link' data-state='updated'>Thank "
+            return page(merchant, "Card updated", "<p id='link' data-state='updated'>Thank "
                          f"you: your {html.escape(visit.new_card)} is now on file and replaces "
                          f"your {html.escape(visit.card)}.{again}</p>")  # fmt: skip
-        return _page(merchant, "Link already used", "<p id='link' data-state='used'>This link "
+        return page(merchant, "Link already used", "<p id='link' data-state='used'>This link "
                      f"was already used: your {html.escape(visit.new_card)} is on file. Each "
                      f"link works once; {contact} if you need to change the card again.</p>",
                      410)  # fmt: skip
     if visit.state == rules.State.REPLACED:
-        return _page(merchant, "Card already changed", "<p id='link' data-state='replaced'>"
+        return page(merchant, "Card already changed", "<p id='link' data-state='replaced'>"
                      f"The {html.escape(visit.card)} this link was for is no longer on file, "
                      f"so the link no longer works; {contact} if you need help.</p>", 410)
     if visit.state == rules.State.EXPIRED:
-        return _page(merchant, "Link expired", "<p id='link' data-state='expired'>This link "
+        return page(merchant, "Link expired", "<p id='link' data-state='expired'>This link "
                      f"has expired; {contact} for a new one.</p>", 410)  # fmt: skip
     message = (f"<p role='alert' id='message'>{html.escape(visit.message)}</p>"
                if visit.message else "")  # fmt: skip
     if visit.session_secret is None or sandbox is None:
-        return _page(merchant, "Update your card", message or "<p>Please try again later.</p>",
+        return page(merchant, "Update your card", message or "<p>Please try again later.</p>",
                      503)  # fmt: skip
-    return _page(merchant, "Update your card", (
+    return page(merchant, "Update your card", (
         f"<p id='link' data-state='open'>Enter a new card to replace your "
         f"{html.escape(visit.card)}. It will be used for the same payments, as you agreed."
         f"</p>{message}{_checkout(token, visit.session_secret, sandbox)}"

@@ -48,9 +48,29 @@ def gather(session: Session, event: Event, kind: Kind, notify: NotifySettings) -
     if rows is None or not rows.customer.email:
         return None
     context = _common(rows, event, notify) | _specific(rows, event, kind)
+    context["source"] = source_of(rows, event)
     if kind == Kind.REMINDER:
         context |= _reminder_terms(event)
     return Facts(customer=rows.customer, context=context)
+
+
+# What a message is about, for its footer (``_base`` templates): each says where to turn.
+SOURCES = ("subscription", "club", "event", "reservation", "payment")
+
+
+def source_of(rows: _Rows, event: Event) -> str:
+    """``event`` (a catering event), ``reservation``, ``club``, ``subscription``, or a one-off
+    ``payment`` (a fee, a card on file without a plan)."""
+    if event.entity == "catering_event":
+        return "event"
+    if event.entity == "membership":
+        return "club"
+    charge = rows.charge
+    if charge is not None and charge.source in SOURCES:
+        return charge.source
+    if rows.subscription is not None:
+        return "subscription"
+    return "payment"
 
 
 def _reminder_terms(event: Event) -> dict[str, Any]:

@@ -747,13 +747,39 @@ class EventMilestone(SQLModel, table=True):
     value: int = 0
     days_before: int | None = None
     local_time: str = Field(default="09:00", max_length=5)
-    state: str = _status("open")  # open | paid | failed | withdrawn
+    state: str = _status("open")  # open | paid | failed | withdrawn | waived
     # A charge withdrawn (its amount fell to zero) cannot come back through the door: when the
     # amount rises again the milestone is charged under the next revision's key.
     revision: int = 0
     amount_cents: int = 0  # as last put (paid: what was paid)
     due_at: datetime | None = _utc(nullable=True)
     confirmed_at: datetime | None = _utc(nullable=True)  # staff: charge on/after the start
+    # state "waived": staff wrote ``amount_cents`` off (never charged, not rolled into the rest)
+    waived_reason: str | None = Field(default=None, max_length=200)
+
+
+class EventLink(SQLModel, table=True):
+    """A staff payment link for one event (``billing.events.links``): the guest pays what is
+    owed in the hosted checkout without an account. Only the SHA-256 of its random token is
+    stored; ``enrollment_id`` is the checkout opened from it; ``used_at`` is set in the
+    transaction that records the payment."""
+
+    __tablename__ = "event_link"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_event_link_token_hash"),
+        Index("ix_event_link_event_id", "event_id"),
+        Index("ix_event_link_enrollment_id", "enrollment_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64)
+    event_id: int = Field(foreign_key="catering_event.id")
+    purpose: str = Field(sa_type=String(16), max_length=16)  # deposit | balance
+    created_by: str = Field(sa_type=String(16), max_length=16)
+    enrollment_id: str | None = Field(default=None, foreign_key="enrollment.id", max_length=36)
+    created_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    used_at: datetime | None = _utc(nullable=True)
 
 
 class GuestCountChange(SQLModel, table=True):

@@ -86,9 +86,24 @@ def test_the_events_commands_end_to_end(cli: Cli) -> None:
     more = cli.json("events", "guests", event_id, "130", spawn=False)
     # nothing paid yet (no engine ran): every milestone follows the new total, $12,550.01
     assert [m["amount_cents"] for m in more["schedule"]] == [313_750, 627_501, 313_750]
+    edited = cli.json("events", "schedule", event_id, "--set", "second=40%@45",
+                      "--add", "tasting=$500@60", spawn=False)  # fmt: skip
+    # $12,550.01: 25% = 313750.25 -> 313750; tasting $500; 40% = 502000.4 -> 502000; the rest
+    assert [(m["milestone"], m["amount_cents"]) for m in edited["schedule"]] == [
+        ("deposit", 313_750), ("tasting", 50_000), ("second", 502_000), ("balance", 389_251)]
+    _refused(cli, "events", "schedule", event_id, "--add", "x=rest@1", says="--add/--set")
+    _refused(cli, "events", "schedule", event_id, "--remove", "nope", says="--remove")
+    _refused(cli, "events", "schedule", event_id, "--set", "second=90%@45", says="100%")
+    waived = cli.json("events", "waive", event_id, "tasting", "--reason", "goodwill", "--yes",
+                      spawn=False)  # fmt: skip
+    assert (waived["written_off_cents"], waived["schedule"][1]["state"]) == (50_000, "waived")
+    assert waived["schedule"][3]["amount_cents"] == 389_251  # not rolled into the balance
+    _refused(cli, "events", "waive", event_id, "tasting", "--reason", "x", "--yes",
+             says="no longer open")  # fmt: skip
+    _refused(cli, "events", "link", event_id, says="is booked")
     priced = cli.json("events", "price", event_id, "--total", "12000", spawn=False)
     assert priced["total_cents"] == 1_200_000
-    assert sum(m["amount_cents"] for m in priced["schedule"]) == 1_200_000
+    assert sum(m["amount_cents"] for m in priced["schedule"]) == 1_200_000  # 50_000 waived
     _refused(cli, "events", "price", event_id, "--per-guest", "-5", says="--per-guest")
     listed = cli.ok("events", "list", spawn=False)
     assert "Smith wedding" in listed

@@ -186,3 +186,47 @@ def test_a_charge_never_falls_on_or_after_the_start() -> None:
         SIGNED + timedelta(hours=1)
     )
     assert rules.charge_at(SIGNED, now=start, start=start) is None
+
+
+def test_a_schedule_edit_keeps_paid_milestones_and_every_schedule_rule() -> None:
+    from billing.errors import InvalidSchedule
+    from billing.events import editing
+
+    tasting = Milestone(name="tasting", kind="fixed", value=50_000, days_before=60)
+    second = Milestone(name="second", kind="percent", value=4000, days_before=45)
+    edit = editing.Edit(add=[tasting], change=[second])
+    after = editing.apply(STANDARD, edit, open_names={"second", "balance"})
+    assert [m.name for m in after] == ["deposit", "tasting", "second", "balance"]
+    assert after[2] == second
+    for bad, field in [
+        (editing.Edit(remove=["deposit"]), "remove"),
+        (editing.Edit(change=[Milestone(name="deposit", kind="percent", value=1000)]), "change"),
+        (editing.Edit(remove=["second"], change=[second]), "schedule"),
+        (editing.Edit(add=[Milestone(name="more", kind="remainder", days_before=1)]),
+         "milestones.kind"),
+        (editing.Edit(add=[Milestone(name="big", kind="percent", value=2600, days_before=9)]),
+         "milestones.value"),
+    ]:
+        with pytest.raises(InvalidSchedule) as refused:
+            editing.apply(STANDARD, bad, open_names={"second", "balance"})
+        assert refused.value.field == field, bad
+
+
+def test_a_paid_in_full_total_may_rise_before_the_event_only() -> None:
+    start = SIGNED + timedelta(days=10)
+    rules.check_rise_after_paid(old_total=100, new_total=150, now=SIGNED, start=start)
+    for new, now, says in [(90, SIGNED, "not fall"), (150, start, "has started")]:
+        with pytest.raises(DomainError) as refused:
+            rules.check_rise_after_paid(old_total=100, new_total=new, now=now, start=start)
+        assert says in refused.value.message
+
+
+def test_what_the_schedule_cannot_place_is_unplaced() -> None:
+    paid = {"deposit": ("locked", 2_500), "second": ("locked", 5_000),
+            "balance": ("locked", 2_500)}  # fmt: skip
+    out = rules.allocate(STANDARD, 11_000, paid)
+    assert (out.unplaced, out.overpaid) == (1_000, 0)
+    assert rules.allocate(STANDARD, 11_000, {}).unplaced == 0  # the open remainder takes it
+    waived = {"deposit": ("locked", 2_500), "second": ("waived", 5_000)}
+    assert rules.allocate(STANDARD, 10_000, waived).amounts["balance"] == 2_500
+    assert rules.extra_name(["deposit", "extra-1"]) == "extra-2"

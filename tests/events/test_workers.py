@@ -1,5 +1,5 @@
 """Three `billing run` processes on one PostgreSQL database collect the milestones of 30
-events at three locations: each milestone exactly once, every event closed and its mandate
+events at three locations: each milestone exactly once, every event paid in full and its mandate
 revoked. (Since location leases, ``billing.engine.ownership``, one worker at a time sends to a
 location: which worker ends up with which location depends on timing, so the test does not
 assert how the work was shared, only that it was done once.)"""
@@ -102,7 +102,7 @@ async def test_three_workers_charge_each_milestone_once(
             attempts = session.exec(select(Attempt)).all()
             events = session.exec(select(CateringEvent)).all()
         assert Counter(c.status for c in charges) == Counter({ChargeStatus.PAID: 3 * EVENTS})
-        assert {e.status for e in events} == {"closed"}
+        assert {e.status for e in events} == {"paid_in_full"}  # closed once they start
         succeeded = Counter(a.charge_id for a in attempts if a.status == "succeeded")
         assert set(succeeded.values()) == {1}
         captured = [e for e in await control.items("order-payments")

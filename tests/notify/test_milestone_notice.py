@@ -71,6 +71,10 @@ async def test_the_guest_is_told_each_amount_once_and_again_when_it_changes(
         assert ("For Wedding on March 15, 2027: on March 12, 2027 we will charge the balance "
                 "payment of $2,208.25 to your VISA ending in 1111") in balance.text  # fmt: skip
         assert "has changed" not in balance.text
+        # the footer speaks of the event, not of a subscription the guest does not have
+        for body in (balance.text, balance.html):
+            assert "Manage your subscription" not in body
+            assert "Questions about your event or its payment schedule?" in body
         # When 20 more guests are confirmed after that notice (the balance rises to $3,874.85)
         with w.store.transaction() as session:
             booking.guests(session, event_id, 120, now=w.clock.now())

@@ -132,3 +132,22 @@ def test_the_expiry_notice_is_the_window_now_in() -> None:
     assert rules.expiry_notice(ends=ends, now=at[10], days=days) == 15  # a late start: one notice
     assert rules.expiry_notice(ends=ends, now=at[1], days=days) == 3
     assert rules.expiry_notice(ends=ends, now=ends, days=days) is None
+
+
+@pytest.mark.parametrize(
+    ("source", "says", "not_says"),
+    [
+        ("subscription", "Manage your subscription", "Questions about"),
+        ("club", "Manage your membership", "Manage your subscription"),
+        ("event", "Questions about your event or its payment schedule?", "Manage your"),
+        ("reservation", "Questions about your reservation or this fee?", "Manage your"),
+        ("payment", "Questions about this payment?", "Manage your"),
+    ],
+)
+def test_each_source_has_its_own_footer(source: str, says: str, not_says: str) -> None:
+    out = render.Renderer(NotifySettings()).render("receipt", FACTS | {"source": source})
+    for body in (out.text, out.html):
+        assert says in body
+        assert not_says not in body
+    legacy = render.Renderer(NotifySettings()).render("receipt", FACTS)  # stored before sources
+    assert "Manage your subscription" in legacy.text
