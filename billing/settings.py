@@ -242,6 +242,9 @@ class NotifySettings(BaseModel):
         None, description="Folder of templates overriding the built-in ones (same file names)"
     )
     batch_size: int = Field(50, ge=1, le=1_000, description="Events and messages per pass")
+    concurrency: int = Field(
+        4, ge=1, le=64, description="Messages (emails and webhooks) on the wire at once per pass"
+    )
     claim_lease_s: float = Field(
         120.0, gt=0, description="A claim older than this (nothing sent yet) is retried"
     )
