@@ -254,7 +254,7 @@ class NotifySettings(BaseModel):
     plans: dict[str, PlanMessages] = Field(
         default_factory=dict,
         description="Per plan code: {kinds_off, reminder_days}, e.g. "
-        '{"wine": {"reminder_days": 7}}',
+        '{"wine": {"reminder_days": 7}}; `billing plans messages` overrides them per plan',
     )
     link_secret: SecretStr | None = Field(
         None, description="Signs the unsubscribe links in messages (default: derived from api_key)"
