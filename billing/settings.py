@@ -244,6 +244,9 @@ class NotifySettings(BaseModel):
         None, description="Folder of templates overriding the built-in ones (same file names)"
     )
     batch_size: int = Field(50, ge=1, le=1_000, description="Events and messages per pass")
+    concurrency: int = Field(
+        4, ge=1, le=64, description="Messages (emails and webhooks) on the wire at once per pass"
+    )
     claim_lease_s: float = Field(
         120.0, gt=0, description="A claim older than this (nothing sent yet) is retried"
     )
@@ -253,7 +256,7 @@ class NotifySettings(BaseModel):
     plans: dict[str, PlanMessages] = Field(
         default_factory=dict,
         description="Per plan code: {kinds_off, reminder_days}, e.g. "
-        '{"wine": {"reminder_days": 7}}',
+        '{"wine": {"reminder_days": 7}}; `billing plans messages` overrides them per plan',
     )
     link_secret: SecretStr | None = Field(
         None, description="Signs the unsubscribe links in messages (default: derived from api_key)"

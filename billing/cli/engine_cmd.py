@@ -15,7 +15,7 @@ from billing.cli.context import fail, settings_or_exit
 from billing.cli.log_option import LOG_FORMAT
 from billing.clock import FakeClock, SystemClock
 from billing.domain import inputs
-from billing.engine import runner, simulation
+from billing.engine import runner, sim_progress, simulation
 from billing.engine.sweeper import StopReport, TickReport
 from billing.errors import DomainError
 from billing.notify import dispatcher
@@ -97,6 +97,10 @@ def simulate(
     sandbox_clock: bool = typer.Option(
         True, help="Move the (test-mode) sandbox's clock along with the simulation"
     ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Start where the last simulation on this store got to (a "
+        "killed one resumes at the instant it was working on); --from when none ran",
+    ),
 ) -> None:
     """Advance a simulated clock tick by tick up to --until, charging what falls due.
 
@@ -108,6 +112,8 @@ def simulate(
     settings = settings_or_exit()
     logs.configure(settings.log_level)
     begin = parse_instant(start, "--from") if start is not None else SystemClock().now()
+    if resume:
+        begin = _reached(settings) or begin
     end = parse_instant(until if "T" in until else f"{until}T23:59:59+00:00", "--until")
     if end <= begin:
         fail("--until: must be after the start of the simulation")
@@ -117,6 +123,19 @@ def simulate(
         f"charged {report.charged}, reconciled {report.reconciled}, "
         f"messages sent {report.sent}"
     )
+
+
+def _reached(settings: BillingSettings) -> datetime | None:
+    from billing.store.db import Store
+
+    store = Store.from_url(settings.database_url)
+    try:
+        reached = sim_progress.reached(store)
+        if reached is not None:
+            sim_progress.take_over(store)
+        return reached
+    finally:
+        store.dispose()
 
 
 async def _simulate(
@@ -140,9 +159,13 @@ async def _simulate(
         bar.update(task, completed=done, day=str(report.at.date()), charged=charged)
 
     try:
-        on_advance = control.set_clock if move_sandbox else simulation.no_op
         with bar:
             async with wiring.engine(settings, clock=clock) as engine:
+
+                async def on_advance(now: datetime) -> None:  # recorded first: --resume
+                    await asyncio.to_thread(sim_progress.record, engine.store, now)
+                    if move_sandbox:
+                        await control.set_clock(now)
 
                 async def dispatch() -> int:  # the messages go out as simulated time passes
                     return await dispatcher.dispatch_once(engine.store, clock, settings)

@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from billing.cli import confirm, context, inputs, labels, output
+from billing.cli import confirm, context, inputs, labels, output, plan_messages_cmd
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
 from billing.domain.states import IntervalUnit, PlanKind
@@ -36,6 +36,9 @@ ZONE = typer.Option(None, "--timezone", help="IANA time zone of the billing time
 LOCAL_TIME = typer.Option(None, "--local-time", help="Local billing time HH:MM")
 CHECK_ITEM = typer.Option(None, "--check-item", help="Item name the Toast check carries")
 KIND = typer.Option(..., "--kind", case_sensitive=False, help="What is sold")
+TRIAL = typer.Option(
+    None, "--trial-days", help="Days from enrollment to the first charge (0: no trial)"
+)
 
 
 
@@ -56,7 +59,7 @@ OPTIONS = {
     "interval_unit": "--interval", "interval_count": "--every", "max_cycles": "--max-cycles",
     "anchor_day": "--anchor-day", "location_guid": "--location", "timezone": "--timezone",
     "local_time": "--local-time", "check_item": "--check-item", "kind": "--kind",
-    "name": "--name", "code": "CODE",
+    "name": "--name", "code": "CODE", "trial_days": "--trial-days",
 }  # fmt: skip
 
 
@@ -92,12 +95,14 @@ def create(
     name: str = NAME, amount: str = AMOUNT, total: str = TOTAL, payments: int = PAYMENTS,
     interval: IntervalUnit = UNIT, every: int = EVERY, max_cycles: int = MAX_CYCLES,
     anchor_day: int = ANCHOR, location: str = LOCATION, timezone: str = ZONE,
-    local_time: str = LOCAL_TIME, check_item: str = CHECK_ITEM, json_out: bool = JSON_OPTION,
+    local_time: str = LOCAL_TIME, check_item: str = CHECK_ITEM, trial_days: int = TRIAL,
+    json_out: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
     """Create a plan (version 1).
 
     Example: billing plans create wine --kind RECURRING --name "Wine club" --amount 45.00
     --interval month --anchor-day 1 --timezone America/New_York --check-item "Wine club"
+    --trial-days 14
     """
     settings = context.settings_or_exit()
     fields = spec_fields(
@@ -105,7 +110,7 @@ def create(
         installments=payments,
         interval_unit=interval, interval_count=every, max_cycles=max_cycles,
         anchor_day=anchor_day, location_guid=location or settings.toast.location_guid,
-        timezone=timezone, local_time=local_time, check_item=check_item,
+        timezone=timezone, local_time=local_time, check_item=check_item, trial_days=trial_days,
     )  # fmt: skip
     spec = build(code=code, **fields)
     with output.transaction(settings) as session:
@@ -136,18 +141,22 @@ def list_(
 @app.command()
 @command
 def show(code: str = typer.Argument(..., help="Plan code"), json_out: bool = JSON_OPTION) -> None:
-    """Show a plan and its versions.
+    """Show a plan, its versions and its message settings.
 
     Example: billing plans show wine
     """
-    with output.transaction() as session:
+    settings = context.settings_or_exit()
+    with output.transaction(settings) as session:
         history = plans.versions(session, code)
         names = locations.names(session)
+        shown = plan_messages_cmd.view(session, code, settings.notify)
     if json_out:
-        output.print_json({**output.plain(history[-1]), "versions": history})
+        output.print_json({**output.plain(history[-1]), "versions": history, "messages": shown})
         return
     output.print_fields(f"Plan {code}", details(history[-1], names))
     output.print_table("Versions", COLUMNS, [row(p, names) for p in history])
+    output.print_table("Messages (billing plans messages)", ("message", "value", "set in"),
+                       plan_messages_cmd.rows(shown))  # fmt: skip
 
 
 def details(plan: Plan, names: dict[str, str]) -> dict[str, Any]:
@@ -159,6 +168,7 @@ def details(plan: Plan, names: dict[str, str]) -> dict[str, Any]:
         "billing time": f"{plan.local_time} {plan.timezone}",
         "location": labels.location(plan.location_guid, names),
         "check item": plan.check_item, "dunning retry days": plan.dunning_retry_days,
+        "trial": f"{plan.trial_days} days" if plan.trial_days else "none",
         "selling": "yes" if plan.active else "no (archived)", "created": plan.created_at,
     }  # fmt: skip
 
@@ -170,7 +180,8 @@ def update(
     name: str = NAME, amount: str = AMOUNT, total: str = TOTAL, payments: int = PAYMENTS,
     interval: IntervalUnit = UNIT, every: int = EVERY, max_cycles: int = MAX_CYCLES,
     anchor_day: int = ANCHOR, location: str = LOCATION, timezone: str = ZONE,
-    local_time: str = LOCAL_TIME, check_item: str = CHECK_ITEM, json_out: bool = JSON_OPTION,
+    local_time: str = LOCAL_TIME, check_item: str = CHECK_ITEM, trial_days: int = TRIAL,
+    json_out: bool = JSON_OPTION,
 ) -> None:  # fmt: skip
     """Write a new version of a plan for future subscriptions (existing ones keep theirs).
 
@@ -180,6 +191,7 @@ def update(
         name=name, amount=amount, total=total, installments=payments, interval_unit=interval,
         interval_count=every, max_cycles=max_cycles, anchor_day=anchor_day,
         location_guid=location, timezone=timezone, local_time=local_time, check_item=check_item,
+        trial_days=trial_days,
     )  # fmt: skip
     with output.transaction() as session:
         try:
@@ -222,3 +234,6 @@ def _show_one(plan: Plan, json_out: bool, message: str) -> None:
         output.print_json(plan)
     else:
         output.echo(message)
+
+
+app.command("messages")(plan_messages_cmd.messages)

@@ -31,22 +31,29 @@ def interval_months(unit: str | None, count: int) -> int:
 
 def required_reason(
     *, amount_cents: int, previous_cents: int | None, unit: str | None, count: int,
-    recurring: bool = True, after_trial: bool = False,
+    recurring: bool = True, trial_days: int = 0,
 ) -> str | None:  # fmt: skip
     """Why this charge needs a required notice, or None. ``previous_cents`` is the amount of
     the subscription's previous cycle (None for its first charge, which the member agreed to
-    when enrolling: only a trial's end makes it need one). Only a RECURRING plan's charges
-    need one: an installment plan's amounts and dates (remainder cents included) are all agreed
-    at enrollment."""
-    if after_trial:
-        return "the first charge after a trial"
-    if previous_cents is None or not recurring:
+    when enrolling: only the end of a trial longer than ``NOTICE_DAYS`` makes it need one;
+    ``trial_days`` is the plan's trial). Otherwise only a RECURRING plan's charges need one:
+    an installment plan's amounts and dates (remainder cents included) are all agreed at
+    enrollment."""
+    if previous_cents is None:
+        return "the first charge after a trial" if after_trial(trial_days) else None
+    if not recurring:
         return None
     if previous_cents != amount_cents:
         return "the price changed"
     if interval_months(unit, count) >= LONG_INTERVAL_MONTHS:
         return "the interval is 6 months or longer"
     return None
+
+
+def after_trial(trial_days: int) -> bool:
+    """Does a plan's first charge need the required notice? Only after a trial longer than
+    ``NOTICE_DAYS`` (Visa: a reminder 7 days before the first charge of a longer trial)."""
+    return trial_days > NOTICE_DAYS
 
 
 def reminder_days(configured: int, *, required: bool) -> int:

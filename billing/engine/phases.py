@@ -36,7 +36,7 @@ from billing.domain.states import (
     PlanKind,
     SubscriptionStatus,
 )
-from billing.engine import deadlines, recovery
+from billing.engine import deadlines, new_card, recovery
 from billing.engine.jobs import ChargeJob
 from billing.errors import InvalidTransition, NotFound
 from billing.store import door, events, hot, leases, notices
@@ -419,6 +419,8 @@ def declined(
         charge.first_declined_at = charge.first_declined_at or now
         _clear_lease(charge)
         policy = _plan_policy(session, charge, policy)
+        if _retry_on_new_card(session, charge, now, policy):
+            return
         decision = dunning.decide(
             policy,
             decline_type=decline_type,
@@ -431,6 +433,20 @@ def declined(
         _apply_dunning(session, charge, decision, now, policy)
         if charge.source is not None:
             door.changed(session, charge, charge.status, now=now)
+
+
+def _retry_on_new_card(
+    session: Session, charge: Charge, now: datetime, policy: dunning.DunningPolicy
+) -> bool:
+    """The card was replaced while this charge was in flight on it: retry on the new one."""
+    new = new_card.in_force(session, charge)
+    sub = session.get(Subscription, charge.subscription_id) if charge.subscription_id else None
+    if new is None or (sub is not None and sub.status == SubscriptionStatus.DEFAULTED):
+        return False
+    new_card.retry_on(session, charge, new, sub=sub, now=now, cap=policy.max_attempts_30d)
+    if charge.source is not None:
+        door.changed(session, charge, charge.status, now=now)
+    return True
 
 
 def _plan_policy(

@@ -138,6 +138,11 @@ def _record(
         start_date = _start_date(
             spec.start_date, today(ctx.clock, plan.timezone), bounded=customer_id is None
         )
+        if spec.pay_now and plan.trial_days:
+            raise DomainError(
+                f"plan {plan.code!r} has a {plan.trial_days}-day trial: the first payment "
+                "follows it, so leave pay_now out", field="pay_now",
+            )  # fmt: skip
         if spec.pay_now:
             first_payment.check_plan(plan)
             if start_date != today(ctx.clock, plan.timezone):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
@@ -107,19 +107,22 @@ def subscribe(
     anchor_day: int | None = None,
     now: datetime,
 ) -> Subscription:
-    """A customer on a plan; active at once when the mandate is, else pending the mandate."""
+    """A customer on a plan; active at once when the mandate is, else pending the mandate.
+    A plan's trial moves the schedule's start: the first charge falls on the first billing
+    date on or after ``start`` + the trial (exactly then without an anchor day)."""
     if plan.kind == PlanKind.UNSCHEDULED:
         raise DomainError("an UNSCHEDULED plan has no schedule: create charges", field="plan")
     if not plan.active:
         raise DomainError(f"plan {plan.code!r} is archived", field="plan")
     if mandate is not None:
         purpose.require(mandate.standing_instruction, plan.kind, mandate_id=mandate.id)
+    first = trial_end(plan, start)
     sub = Subscription(
         customer_id=customer.id,  # type: ignore[arg-type]
         plan_id=plan.id,  # type: ignore[arg-type]
         mandate_id=mandate.id if mandate else None,
-        anchor_date=start,
-        anchor_day=anchor_day or plan.anchor_day or start.day,
+        anchor_date=first,
+        anchor_day=anchor_day or plan.anchor_day or first.day,
         timezone=plan.timezone,
         created_at=now,
     )
@@ -128,6 +131,11 @@ def subscribe(
     if mandate is not None and mandate.status == MandateStatus.ACTIVE:
         activate(session, sub, plan, now=now)
     return sub
+
+
+def trial_end(plan: Plan, start: date) -> date:
+    """The first day a subscription starting on ``start`` may be charged."""
+    return start + timedelta(days=plan.trial_days)
 
 
 def activate(session: Session, sub: Subscription, plan: Plan, *, now: datetime) -> None:

@@ -35,6 +35,7 @@ class PlanCreate(BaseModel):
     location_guid: str = DEFAULT_LOCATION
     check_item: str = Field(default="Subscription", min_length=1, max_length=200)
     dunning_retry_days: list[int] | None = None
+    trial_days: int = Field(default=0, ge=0, le=730)
 
     @field_validator("timezone")
     @classmethod
@@ -65,6 +66,8 @@ class PlanCreate(BaseModel):
             installments=self.installments, interval_unit=self.interval_unit,
             anchor_day=self.anchor_day,
         )  # fmt: skip
+        if self.trial_days and self.kind == PlanKind.UNSCHEDULED:
+            raise ValueError("an UNSCHEDULED plan has no schedule, so no trial_days")
         if self.kind == PlanKind.INSTALLMENT:
             if self.total_cents is None or self.installments is None:
                 raise ValueError("an INSTALLMENT plan needs total_cents and installments")

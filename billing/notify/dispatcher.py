@@ -43,7 +43,6 @@ from billing.store.tables import Message, WebhookEndpoint
 
 log = logging.getLogger("billing.notify")
 T = TypeVar("T")
-CONCURRENCY = 4  # SMTP sessions in flight per pass
 
 
 def owner_name() -> str:
@@ -111,7 +110,7 @@ class Dispatcher:
                              hooks=hooks) >= self.notify.batch_size:  # fmt: skip
             pass
         claimed = await self._db(outbox.claim, now=now, owner=self.owner, notify=self.notify)
-        gate = asyncio.Semaphore(CONCURRENCY)
+        gate = asyncio.Semaphore(self.notify.concurrency)
 
         async def one(message: Message) -> bool:
             async with gate:

@@ -47,7 +47,9 @@ def enqueue(
 
 def _email(session: Session, event: Event, notify: NotifySettings, now: datetime) -> None:
     kind = rules.kind_for(event.entity, event.type, off=frozenset())
-    if kind is None or not plan_messages.kind_on(session, event, kind, notify):
+    if kind is None or rules.silent(kind, event.data or {}):
+        return
+    if not plan_messages.kind_on(session, event, kind, notify):
         return
     found = facts.gather(session, event, kind, notify)
     if found is None or optouts.refused(session, found.customer.id, kind, event):

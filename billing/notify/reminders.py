@@ -22,12 +22,15 @@ REMINDER = "reminder"
 
 def scan(store: Store, *, now: datetime, notify: NotifySettings) -> int:
     """Create the reminder events now due; returns how many were created. Each plan's
-    reminder days come from ``notify.plans`` (else ``notify.reminder_days``); a charge that
-    needs a required notice (``billing.domain.notice``) is reminded ``REQUIRED_LEAD_DAYS``
-    before, at the latest, and its event says ``required``."""
-    horizon = max([notify.reminder_days, notice.REQUIRED_LEAD_DAYS]
-                  + [p.reminder_days for p in notify.plans.values() if p.reminder_days])
+    reminder days come from ``billing.notify.plan_messages`` (the plan's stored settings, then
+    ``notify.plans``, then ``notify.reminder_days``); a charge that needs a required notice
+    (``billing.domain.notice``) is reminded ``REQUIRED_LEAD_DAYS`` before, at the latest, and
+    its event says ``required``."""
     with store.transaction() as session:
+        own = plan_messages.stored(session)
+        horizon = max([notify.reminder_days, notice.REQUIRED_LEAD_DAYS]
+                      + [p.reminder_days for p in notify.plans.values() if p.reminder_days]
+                      + [p.reminder_days for p in own.values() if p.reminder_days])
         items = [i for i in _upcoming(session, now, horizon) if i.subscription_id is not None]
         keys = {rules.reminder_key(i.subscription_id or 0, i.cycle or 0): i for i in items}
         if not keys:
@@ -40,8 +43,8 @@ def scan(store: Store, *, now: datetime, notify: NotifySettings) -> int:
                 continue
             why = notices.required(session, subscription_id=item.subscription_id or 0,
                                    cycle=item.cycle or 0, amount_cents=item.amount_cents)
-            days = notice.reminder_days(plan_messages.reminder_days(item.plan, notify),
-                                        required=why is not None)  # fmt: skip
+            setting = plan_messages.resolve(item.plan, notify, own.get(item.plan or ""))
+            days = notice.reminder_days(setting.reminder_days, required=why is not None)
             if not rules.reminder_due(due_at=item.due_at, now=now, days=days):
                 continue
             event = events.emit(

@@ -69,6 +69,12 @@ def kind_for(entity: str, event_type: str, *, off: frozenset[str]) -> Kind | Non
     return None if kind is None or kind in off else kind
 
 
+def silent(kind: Kind, data: dict[str, object]) -> bool:
+    """An event whose message the member does not need: the decline of a charge in flight on
+    a card they have already replaced (it is retried on the new card at once)."""
+    return kind == Kind.DECLINE and bool(data.get("on_new_card"))
+
+
 DECLINE_WORDS = {
     "insufficient_funds": "the card has insufficient funds",
     "expired_card": "the card has expired",

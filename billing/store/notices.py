@@ -51,7 +51,8 @@ def required(
             previous = sub.amount_cents if sub and sub.amount_cents else plan.amount_cents
     return notice.required_reason(amount_cents=amount_cents, previous_cents=previous,
                                   unit=plan.interval_unit, count=plan.interval_count,
-                                  recurring=plan.kind == RECURRING)  # fmt: skip
+                                  recurring=plan.kind == RECURRING,
+                                  trial_days=plan.trial_days)  # fmt: skip
 
 
 def _needing(session: Session, charge_ids: list[int]) -> list[Due]:
@@ -60,7 +61,8 @@ def _needing(session: Session, charge_ids: list[int]) -> list[Due]:
     query = (
         sa_select(col(Charge.id), col(Charge.subscription_id), col(Charge.cycle),
                   col(Charge.due_at), col(Charge.amount_cents), col(prev.amount_cents),
-                  col(Plan.interval_unit), col(Plan.interval_count), col(Plan.kind))
+                  col(Plan.interval_unit), col(Plan.interval_count), col(Plan.kind),
+                  col(Plan.trial_days))
         .join(Subscription, col(Subscription.id) == col(Charge.subscription_id))
         .join(Plan, col(Plan.id) == col(Subscription.plan_id))
         .outerjoin(prev, (col(prev.subscription_id) == col(Charge.subscription_id))
@@ -69,10 +71,13 @@ def _needing(session: Session, charge_ids: list[int]) -> list[Due]:
                col(Charge.decline_count) == 0, col(Charge.cycle).is_not(None))
     )
     out = []
-    for cid, sid, cycle, due_at, amount, previous, unit, count, kind in session.execute(query):
+    for cid, sid, cycle, due_at, amount, previous, unit, count, kind, trial in session.execute(
+        query
+    ):
         before = None if cycle == 0 else (previous if previous is not None else amount)
         why = notice.required_reason(amount_cents=amount, previous_cents=before, unit=unit,
-                                     count=count, recurring=kind == RECURRING)  # fmt: skip
+                                     count=count, recurring=kind == RECURRING,
+                                     trial_days=trial)  # fmt: skip
         if why is not None:
             out.append(Due(charge_id=cid, subscription_id=sid, cycle=cycle, due_at=due_at, why=why))
     return out

@@ -142,6 +142,9 @@ class Plan(SQLModel, table=True):
     location_guid: str = Field(max_length=64)
     check_item: str = Field(default="Subscription", max_length=200)
     dunning_retry_days: list[int] | None = Field(default=None, sa_type=JSON)
+    # Days from enrollment to the first charge (0: none). The first charge after a trial
+    # longer than 7 days needs the required notice (billing.domain.notice).
+    trial_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     active: bool = True
     created_at: datetime = _utc()
 
@@ -469,6 +472,19 @@ class Notice(SQLModel, table=True):
     key: str = Field(max_length=120)
     event_id: int = Field(foreign_key="event.id")
     created_at: datetime = _utc()
+
+
+class PlanMessageSettings(SQLModel, table=True):
+    """A plan's message settings set by staff (``billing plans messages``), keyed by plan code
+    (every version). Unset fields fall back to the configuration (``notify.plans``, then the
+    global ``notify.*``): the store overrides the config, field by field, kind by kind."""
+
+    __tablename__ = "plan_message_settings"
+
+    plan_code: str = Field(primary_key=True, max_length=64)
+    kinds: dict[str, bool] = Field(default_factory=dict, sa_type=JSON)  # kind -> on/off
+    reminder_days: int | None = None
+    updated_at: datetime = _utc()
 
 
 class WebhookEndpoint(SQLModel, table=True):

@@ -57,3 +57,36 @@ def test_plans_bad_input(cli: Cli) -> None:
     cli.refused("plans", "update", "nope", "--amount", "5", says="unknown plan")
     cli.refused("plans", "update", "wine", says="nothing to change")
     cli.refused("plans", "archive", "nope", "--yes", says="unknown plan")
+
+
+def test_a_trial_and_the_plans_message_settings(cli: Cli) -> None:
+    # Given a club with a 14-day trial
+    wine = cli.json("plans", "create", "wine", "--kind", "RECURRING", "--amount", "45",
+                    "--trial-days", "14", spawn=False)  # fmt: skip
+    assert wine["trial_days"] == 14
+    assert cli.json("plans", "update", "wine", "--trial-days", "0", spawn=False)["trial_days"] == 0
+    create = ("plans", "create", "x", "--kind", "RECURRING", "--amount", "4")
+    cli.refused(*create, "--trial-days", "-1", says="--trial-days: Input should be greater")
+    cli.refused(*create, "--trial-days", "two", says="'--trial-days'")
+    cli.refused("plans", "create", "fee", "--kind", "UNSCHEDULED", "--amount", "4",
+                "--trial-days", "3", says="no --trial-days")  # fmt: skip
+    # When staff set its messages: receipts off, reminders 7 days before
+    shown = cli.json("plans", "messages", "wine", "--receipt", "off", "--reminder-days", "7",
+                     spawn=False)  # fmt: skip
+    # Then they are stored over the configuration's defaults, and `plans show` tells them
+    assert shown["kinds"]["receipt"] is False
+    assert shown["kinds"]["decline"] is True
+    assert (shown["reminder_days"], shown["from"]["receipt"], shown["from"]["decline"]) == (
+        7, "plan", "config (notify)")
+    again = cli.json("plans", "show", "wine", spawn=False)["messages"]
+    assert again["kinds"] == shown["kinds"]
+    assert again["reminder_days"] == 7
+    assert "reminder days" in cli.ok("plans", "messages", "wine", spawn=False)
+    back = cli.json("plans", "messages", "wine", "--receipt", "default", "--reminder-days",
+                    "default", spawn=False)  # fmt: skip
+    assert (back["kinds"]["receipt"], back["reminder_days"]) == (True, 3)
+    # And bad input is one line naming the option, nothing written
+    cli.refused("plans", "messages", "wine", "--decline", "maybe", says="--decline: must be on")
+    cli.refused("plans", "messages", "wine", "--reminder-days", "61", says="--reminder-days")
+    cli.refused("plans", "messages", "nope", "--receipt", "on", says="unknown plan 'nope'",
+                spawn=True)  # fmt: skip

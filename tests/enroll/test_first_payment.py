@@ -219,6 +219,7 @@ async def test_repeated_key_reuses_the_payment_intent(harness: Harness) -> None:
         ({"fee_purpose": "no-show fee", "pay_now": True}, None),
         ({"pay_now": True, "start_date": "2027-03-09"}, "start_date"),
         ({"pay_now": True, "plan": "tasting"}, "pay_now"),
+        ({"pay_now": True, "plan": "trial"}, "pay_now"),  # the first payment follows a trial
     ],
 )
 async def test_bad_pay_now_requests_are_refused_naming_the_field(
@@ -226,6 +227,8 @@ async def test_bad_pay_now_requests_are_refused_naming_the_field(
 ) -> None:
     harness.plan(code="tasting", name="Tasting", kind="INSTALLMENT", total_cents=9000,
                  installments=1, interval_unit="month")  # fmt: skip
+    harness.plan(code="trial", name="Trial", kind="RECURRING", amount_cents=4500,
+                 interval_unit="month", trial_days=14)  # fmt: skip
     refused = await harness.enroll(**body)
     assert refused.status_code == 422, refused.text
     assert "pay_now" in refused.text or refused.json()["field"] == field

@@ -1,7 +1,9 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it received.
 
 Faults are the server's own answers: ``refuse`` makes the next DATA (or RCPT) commands answer
-with an SMTP error code, ``delay_s`` holds every DATA answer (so a kill can land mid-send).
+with an SMTP error code, ``delay_s`` holds every DATA answer (so a kill can land mid-send), and
+``hold_at`` holds the answer to the N-th message received (kept, not yet answered) until
+``release`` (so a test can kill the sender at that exact point).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Mailbox:
     refuse_data: list[str] = field(default_factory=list)  # answers for the next DATA commands
     refuse_rcpt: list[str] = field(default_factory=list)
     delay_s: float = 0.0
+    hold_at: int = 0  # hold the answer to this message (1-based count of those received)
+    released: int = 0  # answers held up to this count go out
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
@@ -66,7 +70,18 @@ class Mailbox:
                 return self.refuse_data.pop(0)
             parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+            count = len(self.received)
+        while count == self.hold_at and self.released < count:
+            await asyncio.sleep(0.02)
         return "250 Message accepted for delivery"
+
+    def holding(self) -> bool:
+        """The ``hold_at``-th message has been received and its answer is held."""
+        with self.lock:
+            return 0 < self.hold_at <= len(self.received) and self.released < self.hold_at
+
+    def release(self) -> None:
+        self.released = self.hold_at
 
     def messages(self) -> list[Received]:
         with self.lock:

@@ -37,6 +37,8 @@ class Receiver:
     hits: list[Hit] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)
     delay_s: float = 0.0  # hold every answer this long (so a kill can land mid-request)
+    hold_at: int = 0  # hold the answer to this request (1-based count of those received)
+    released: int = 0  # answers held up to this count go out
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -53,7 +55,18 @@ class Receiver:
             if body is None:
                 status = 400
             self.hits.append(Hit(headers.get("webhook-id", ""), headers, body, raw, status))
+            count = len(self.hits)
+        while count == self.hold_at and self.released < count:
+            time.sleep(0.02)
         return status
+
+    def holding(self) -> bool:
+        """The ``hold_at``-th request has been received and its answer is held."""
+        with self.lock:
+            return 0 < self.hold_at <= len(self.hits) and self.released < self.hold_at
+
+    def release(self) -> None:
+        self.released = self.hold_at
 
     def delivered(self) -> list[Hit]:
         """The requests answered 2xx."""

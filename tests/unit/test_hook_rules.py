@@ -6,7 +6,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from billing.domain import notice
@@ -96,11 +96,30 @@ def test_the_required_notice_rule(amount: int, previous: int | None, unit: str, 
     else:
         assert why is None
     assert notice.required_reason(amount_cents=amount, previous_cents=previous, unit=unit,
-                                  count=count, after_trial=True) is not None  # fmt: skip
-    assert notice.required_reason(amount_cents=amount, previous_cents=previous, unit=unit,
                                   count=count, recurring=False) is None  # installments  # fmt: skip
 
 
+@given(amount=st.integers(1, 10**8), previous=st.none() | st.integers(1, 10**8), unit=UNITS,
+       count=st.integers(1, 24), trial=st.integers(0, 400), recurring=st.booleans())  # fmt: skip
+def test_the_first_charge_after_a_trial_needs_the_notice(
+    amount: int, previous: int | None, unit: str, count: int, trial: int, recurring: bool
+) -> None:
+    # Given a plan with a trial of ``trial`` days (0: none)
+    why = notice.required_reason(amount_cents=amount, previous_cents=previous, unit=unit,
+                                 count=count, recurring=recurring, trial_days=trial)  # fmt: skip
+    without = notice.required_reason(amount_cents=amount, previous_cents=previous, unit=unit,
+                                     count=count, recurring=recurring)  # fmt: skip
+    if previous is None and trial > 7:
+        # Then the first charge, after a trial longer than the 7 days' notice, needs one
+        assert why == "the first charge after a trial"
+    else:
+        # Otherwise the trial changes nothing: shorter trials end before a notice could be 7
+        # days ahead (Visa asks none), and later cycles are judged on their own terms
+        assert why == without
+    assert notice.after_trial(trial) == (trial > notice.NOTICE_DAYS)
+
+
+@example(configured=3, lead=7 * 86400)
 @given(configured=st.integers(1, 60), lead=st.floats(-10 * 86400, 20 * 86400))
 def test_a_required_reminder_goes_out_in_time(configured: int, lead: float) -> None:
     days = notice.reminder_days(configured, required=True)
