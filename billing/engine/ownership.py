@@ -102,14 +102,19 @@ def to_buckets(instants: list[float], *, mono_now: float, wall_now: datetime) ->
 
 
 def from_lease(
-    lease: ll.Lease, *, mono_now: float, wall_now: datetime, per_second: float, window_s: float
+    lease: ll.Lease, *, mono_now: float, wall_now: datetime, per_second: float, window_s: float,
+    most: int,
 ) -> tuple[list[float], float]:
-    """The previous owner's sends as monotonic instants, and when this worker may start."""
+    """The previous owner's sends as monotonic instants, and when this worker may start.
+
+    ``most`` is the largest count any of the limits allows: assumed sends all fall at one
+    instant, so more than that many cannot tighten any window (a long gap, as a simulated
+    clock gives, would otherwise make a list of millions)."""
     base = mono_now - wall_now.timestamp()
     instants = [base + at for at, n in lease.sends for _ in range(n)]
     gap = (lease.expires_at - lease.logged_at).total_seconds()
     if gap > 0:  # not a clean release: assume it sent flat out after its last write
-        worst = math.ceil(per_second * (gap + window_s))
+        worst = min(math.ceil(per_second * (gap + window_s)), most)
         instants += [base + lease.expires_at.timestamp()] * worst
     start = base + lease.expires_at.timestamp() + window_s + HANDOVER_MARGIN_S
     return instants, start
@@ -233,7 +238,7 @@ class Ownership:
             if before.owner != self.owner:
                 instants, start = from_lease(
                     before, mono_now=mono, wall_now=wall, per_second=self.limiter.per_second,
-                    window_s=self.limiter.window_s,
+                    window_s=self.limiter.window_s, most=self.limiter.most,
                 )  # fmt: skip
                 self.limiter.preload(before.location, instants)
             self.limiter.own(before.location, send_from=start, until=until)

@@ -146,6 +146,11 @@ class RateLimiter:
         return self._clock.monotonic()
 
     @property
+    def most(self) -> int:
+        """The largest count any limit allows (10,000 at Toast's limits)."""
+        return max(limit.count for limit in self._limits)
+
+    @property
     def window_s(self) -> float:
         """The shortest window (one second at Toast's limits)."""
         return min(limit.window_s for limit in self._limits)

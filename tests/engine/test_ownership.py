@@ -45,7 +45,7 @@ def test_the_send_log_round_trips_conservatively() -> None:
     assert sum(n for _, n in buckets) == 4
     lease = ll.Lease("x", "w1", wall, buckets, wall)  # released cleanly at ``wall``
     instants, start = ownership.from_lease(
-        lease, mono_now=500.0, wall_now=wall, per_second=20, window_s=1.0
+        lease, mono_now=500.0, wall_now=wall, per_second=20, window_s=1.0, most=10_000
     )
     assert len(instants) == 4
     sent = [100, 100.5, 101, 107]  # never counted earlier than they were
@@ -53,10 +53,17 @@ def test_the_send_log_round_trips_conservatively() -> None:
     assert start == pytest.approx(500.0 + 1.0 + ownership.HANDOVER_MARGIN_S)
     crashed = ll.Lease("x", "w1", wall + timedelta(seconds=30), [], wall)
     instants, start = ownership.from_lease(
-        crashed, mono_now=500.0, wall_now=wall, per_second=20, window_s=1.0
+        crashed, mono_now=500.0, wall_now=wall, per_second=20, window_s=1.0, most=10_000
     )
     assert len(instants) == 20 * 31  # the worst it may have sent after its last write
     assert start == pytest.approx(531.0 + ownership.HANDOVER_MARGIN_S)
+    # A simulated clock can leave a year between the last write and the expiry: the assumed
+    # sends stop at the largest limit (it once made a list of 630 million and ran out of memory).
+    asleep = ll.Lease("x", "w1", wall + timedelta(days=365), [], wall)
+    instants, _ = ownership.from_lease(
+        asleep, mono_now=500.0, wall_now=wall, per_second=20, window_s=1.0, most=10_000
+    )
+    assert len(instants) == 10_000
 
 
 def _seed_locations(store: Store) -> None:
