@@ -842,6 +842,9 @@ class Release(SQLModel, table=True):
     snapshot: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
     snapshot_at: datetime | None = _utc(nullable=True)
     refused: str | None = Field(default=None, max_length=2000)
+    # Processing goes in batches of members (billing.clubs.batches): the last membership id
+    # whose batch is charged (0: none yet).
+    charged_through: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     processed_at: datetime | None = _utc(nullable=True)
     archived_at: datetime | None = _utc(nullable=True)
     created_at: datetime = _utc()
