@@ -7,6 +7,14 @@ with a ``notice`` row whose (kind, key) is unique, so however many workers scan,
 told once per release. The outbox (``billing.notify``) turns the event into the email. The
 preview asks ``store.notices_sent`` whether the email went out by the cutoff
 (``rules.notice_blocks``).
+
+A member who skips the release is not charged, so a notice of theirs that has not left yet is
+**withdrawn** (``withdraw``): its email, if made, never goes (status ``withdrawn``: a
+dispatcher holding it loses its claim), and its ``notice`` row is removed, so an event not
+dispatched yet yields no email either (``billing.notify.facts``). Should they take the skip
+back before the cutoff, they are chargeable again and are told again: the next scan makes a
+new notice with the amount as it is then (within the window, at once). A notice already sent
+(or on the wire) stands: the member was told.
 """
 
 from __future__ import annotations
@@ -19,12 +27,14 @@ from sqlmodel import Session, col, select
 
 from billing.clubs import preview, rules
 from billing.clubs import store as clubs_store
+from billing.notify.rules import EMAIL, Status
 from billing.store import events
 from billing.store.db import Store
-from billing.store.tables import Club, Notice, Release
+from billing.store.tables import Club, Event, Message, Notice, Release
 
 log = logging.getLogger(__name__)
 KIND = clubs_store.NOTICE_KIND
+WITHDRAWABLE = (Status.PENDING, Status.CLAIMED, Status.FAILED)  # nothing of it has left
 
 
 def scan(store: Store, *, now: datetime) -> int:
@@ -70,3 +80,27 @@ def _scan_release(session: Session, release_id: int, now: datetime) -> int:
         session.add(Notice(kind=KIND, key=key, event_id=event.id or 0, created_at=now))
         created += 1
     return created
+
+
+def withdraw(session: Session, release_id: int, membership_id: int, *, now: datetime) -> bool:
+    """The member skipped: withdraw their release notice unless it has left (True when one
+    was withdrawn). In the caller's transaction; the notice's event row is locked first
+    (PostgreSQL), so a dispatcher enqueuing it either finishes first (its email is then
+    withdrawn here) or skips it and later finds the notice gone."""
+    key = clubs_store.charge_key(release_id, membership_id)
+    notice = session.exec(select(Notice).where(Notice.kind == KIND, Notice.key == key)).first()
+    if notice is None:
+        return False
+    session.exec(select(Event.id).where(Event.id == notice.event_id).with_for_update())
+    query = select(Message).where(Message.event_id == notice.event_id, Message.channel == EMAIL)
+    emails = list(session.exec(query.with_for_update()).all())
+    if any(m.status not in WITHDRAWABLE for m in emails):
+        return False  # sent, on the wire or maybe delivered: the member was told
+    for email in emails:
+        email.status, email.updated_at = Status.WITHDRAWN, now
+        email.error = "withdrawn: the member skipped the release"
+    session.delete(notice)
+    events.emit(session, at=now, entity="membership", entity_id=membership_id,
+                type="release_notice_withdrawn", release_id=release_id,
+                emails=len(emails))  # fmt: skip
+    return True

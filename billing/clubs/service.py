@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlmodel import Session, col, select
 
-from billing.clubs import preview, rules
+from billing.clubs import notices, preview, rules
 from billing.clubs import store as clubs_store
 from billing.domain import inputs, money
 from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
@@ -354,6 +354,7 @@ def skip(session: Session, release: Release, member: Membership, *, now: datetim
     member.consecutive_skips += 1
     session.flush()
     events.emit(session, at=now, entity="shipment", entity_id=ship.id or 0, type="skipped")
+    notices.withdraw(session, release.id or 0, member.id or 0, now=now)
     return ship
 
 
