@@ -5,7 +5,8 @@ The scan runs in the clubs' materialize lane (``billing.clubs.process.run``): fo
 release inside its notice window it commits one ``release_notice`` event per chargeable member,
 with a ``notice`` row whose (kind, key) is unique, so however many workers scan, a member is
 told once per release. Only the members not told yet are previewed, in batches (each its
-own short transaction: the store's write lock is never held for a whole club). The outbox (``billing.notify``) turns the event into the email. The
+own short transaction: the store's write lock is never held for a whole club). The outbox
+(``billing.notify``) turns the event into the email. The
 preview asks ``store.notices_sent`` whether the email went out by the cutoff
 (``rules.notice_blocks``).
 
