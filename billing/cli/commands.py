@@ -63,7 +63,7 @@ COMMANDS = {spec.name: spec for spec in (
     Spec("releases", "billing.cli.releases_cmd:app", "Club releases (club runs): package, "
          "cutoff, preview, approval, processing and archive.", MEMBERS),
     Spec("members", "billing.cli.members_cmd:app", "Club members: skip, customize or ship now "
-         "a release; hold or cancel a membership.", MEMBERS),
+         "a release; hold or cancel a membership; a card-update link.", MEMBERS),
     Spec("messages", "billing.cli.messages_cmd:app",
          "Customer messages: receipts, reminders, decline notices (the outbox).", INSIGHT),
     Spec("policies", "billing.cli.policies_cmd:app", "Reservation fee policies: per person or "

@@ -33,11 +33,16 @@ def create(
     with output.transaction(settings) as session:
         issued = tokens.for_customer(session, customer, mandate_id=mandate,
                                      now=SystemClock().now(), serve=settings.serve)  # fmt: skip
-        card = f"{issued.mandate.card_brand or 'card'} {issued.mandate.card_last4 or '????'}"
-        facts = {"url": issued.url, "customer_id": issued.customer.id,
-                 "mandate_id": issued.mandate.id, "card": card,
-                 "standing_instruction": issued.mandate.standing_instruction,
-                 "expires_at": issued.expires_at}  # fmt: skip
+    show(issued, json_out)
+
+
+def show(issued: tokens.Issued, json_out: bool, **more: object) -> None:
+    """A new link: its URL first (then what it is for), or the facts as JSON."""
+    card = f"{issued.mandate.card_brand or 'card'} {issued.mandate.card_last4 or '????'}"
+    facts = {"url": issued.url, **more, "customer_id": issued.customer.id,
+             "mandate_id": issued.mandate.id, "card": card,
+             "standing_instruction": issued.mandate.standing_instruction,
+             "expires_at": issued.expires_at}  # fmt: skip
     if json_out:
         output.print_json(facts)
         return

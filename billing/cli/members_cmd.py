@@ -1,5 +1,6 @@
 """`billing members ...`: a club member's controls for one release (skip, customize, ship
-now) and their membership (hold, cancel). Edits of a release close at its cutoff."""
+now) and their membership (hold, cancel, a card-update link). Edits of a release close at its
+cutoff."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from typing import Any
 
 import typer
 
-from billing.cli import inputs, output
+from billing.cli import inputs, links_cmd, output
+from billing.cli.context import settings_or_exit
 from billing.cli.output import JSON_OPTION, command
 from billing.clock import SystemClock
 from billing.clubs import service
 from billing.clubs import store as clubs_store
 from billing.errors import DomainError
+from billing.links import tokens
 
 app = typer.Typer(help="Club members: skip, customize or ship now a release; hold or cancel "
-                  "a membership.", no_args_is_help=True)  # fmt: skip
+                  "a membership; a card-update link.", no_args_is_help=True)  # fmt: skip
 MEMBERSHIP = typer.Argument(..., help="Membership id (billing clubs members CLUB)")
 RELEASE = typer.Argument(..., help="Release id")
 
@@ -148,3 +151,24 @@ def cancel(membership_id: int = MEMBERSHIP, json_out: bool = JSON_OPTION) -> Non
         service.cancel(session, member, now=SystemClock().now())
         data = {"membership_id": member.id, "status": member.status}
     _out(data, json_out, f"membership {membership_id} is cancelled")
+
+
+@app.command("update-card")
+@command
+def update_card(membership_id: int = MEMBERSHIP, json_out: bool = JSON_OPTION) -> None:
+    """Create a card-update link for a member's card (the one their club charges) and print
+    its URL: send it to them (it works once, for serve.card_link_days). Once they put in a new
+    card, their declined or held shipments of open releases are tried again on it.
+
+    Example: billing members update-card 7
+    """
+    settings = settings_or_exit()
+    with output.transaction(settings) as session:
+        member = clubs_store.membership(session, membership_id)
+        mandate = None
+        if member.mandate_id is not None:
+            mandate = clubs_store.current_mandates(session, {member.mandate_id}).get(
+                member.mandate_id)  # fmt: skip
+        issued = tokens.for_mandate(session, mandate, now=SystemClock().now(),
+                                    serve=settings.serve, field="membership")  # fmt: skip
+    links_cmd.show(issued, json_out, membership_id=membership_id)

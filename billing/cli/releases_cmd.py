@@ -232,13 +232,14 @@ def _detail(row: dict[str, Any]) -> str:
 @command
 def process_(release_id: int = RELEASE, json_out: bool = JSON_OPTION) -> None:
     """Process a release now (the engine also does it at the cutoff): one charge per chargeable
-    member through the engine, due at the process instant. Refused, with the differences, when
-    the preview changed since the cutoff; a re-run charges nothing twice.
+    member through the engine, due at the process instant, in batches of members. Refused,
+    with the differences, when the preview changed since the cutoff; a re-run charges nothing
+    twice and resumes a release interrupted part-way.
 
     Example: billing releases process 1
     """
-    with output.transaction() as session:
-        outcome = process.process_ref(session, release_id, now=SystemClock().now())
+    with output.opened_store() as store:
+        outcome = process.process_ref(store, release_id, now=SystemClock().now())
     if json_out:
         output.print_json(asdict(outcome))
     elif outcome.processed:

@@ -4,8 +4,12 @@ and its amount, skips it, customizes it or ships it now, until the release's cut
 Mounted by the enrollment API's app factory (``billing.enroll.api.create_app``) under the same
 ``/v1`` prefix, API key and error shape ``{error, field, fields}``. The routes only touch the
 store (charges go through the narrow door; the engine collects them), so each use case runs
-in one transaction on a worker thread. Skips and customizations are idempotent by nature; a
-second ship-now is refused (409): one charge per (release, member) in any case.
+in one transaction on a worker thread. The mutating routes (skip, customize, ship now) take
+an optional ``Idempotency-Key`` with the enrollment API's semantics
+(``billing.enroll.idempotency``): a repeat returns the first response and does nothing again
+(ship now twice under one key: one charge, the same answer), the key with another request is
+refused (409). Without a key a second ship-now is refused (409): one charge per (release,
+member) in any case.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from sqlmodel import Session, col, select
 from billing.clock import Clock
 from billing.clubs import preview, service
 from billing.clubs import store as clubs_store
+from billing.enroll import idempotency
+from billing.enroll.idempotency import OptionalKey
 from billing.errors import DuplicateKey, NotFound
 from billing.store.db import Store
 from billing.store.tables import Membership, Release
@@ -88,6 +94,29 @@ def router(store: Store, clock: Clock) -> APIRouter:
 
         return await anyio.to_thread.run_sync(in_transaction)
 
+    async def once(key: str | None, request: tuple[object, ...],
+                   work: Callable[[Session], ShipmentOut]) -> ShipmentOut:  # fmt: skip
+        """``work`` under the Idempotency-Key (none: just ``work``)."""
+        if key is None:
+            return await run(work)
+        fingerprint = idempotency.digest(*request)
+
+        def first(session: Session) -> ShipmentOut:
+            stored = idempotency.replay(session, key, fingerprint)
+            if stored is not None:
+                return ShipmentOut.model_validate(stored)
+            out = work(session)
+            idempotency.record(session, key, fingerprint, out.model_dump(mode="json"),
+                               now=clock.now())  # fmt: skip
+            return out
+
+        try:
+            return await run(first)
+        except DuplicateKey as exc:  # a concurrent request with this key won: its answer
+            if exc.constraint != idempotency.UNIQUE:
+                raise
+            return await run(first)
+
     @routes.get("/memberships/{membership_id}/upcoming", response_model=ShipmentOut)
     async def upcoming(membership_id: MembershipId) -> ShipmentOut:
         """The member's next release (draft or open, soonest first) and what it will cost."""
@@ -111,7 +140,8 @@ def router(store: Store, clock: Clock) -> APIRouter:
     @routes.post("/memberships/{membership_id}/releases/{release_id}/skip",
                  response_model=ShipmentOut)  # fmt: skip
     async def skip(membership_id: MembershipId, release_id: ReleaseId,
-                   body: SkipIn | None = None) -> ShipmentOut:  # fmt: skip
+                   body: SkipIn | None = None,
+                   idempotency_key: OptionalKey = None) -> ShipmentOut:  # fmt: skip
         """Skip this release (``undo`` takes it back), until the cutoff, within the club's cap
         of skips in a row."""
         def work(session: Session) -> ShipmentOut:
@@ -120,12 +150,13 @@ def router(store: Store, clock: Clock) -> APIRouter:
             fn(session, release, member, now=clock.now())
             return _view(session, release, member, clock)
 
-        return await run(work)
+        request = ("skip", membership_id, release_id, (body or SkipIn()).model_dump())
+        return await once(idempotency_key, request, work)
 
     @routes.post("/memberships/{membership_id}/releases/{release_id}/customize",
                  response_model=ShipmentOut)  # fmt: skip
-    async def customize(membership_id: MembershipId, release_id: ReleaseId,
-                        body: CustomizeIn) -> ShipmentOut:  # fmt: skip
+    async def customize(membership_id: MembershipId, release_id: ReleaseId, body: CustomizeIn,
+                        idempotency_key: OptionalKey = None) -> ShipmentOut:  # fmt: skip
         """Choose your own lines and/or the number of packages, until the cutoff."""
         def work(session: Session) -> ShipmentOut:
             release, member = _pair(session, membership_id, release_id)
@@ -136,11 +167,13 @@ def router(store: Store, clock: Clock) -> APIRouter:
                               reset=body.reset, now=clock.now())  # fmt: skip
             return _view(session, release, member, clock)
 
-        return await run(work)
+        request = ("customize", membership_id, release_id, body.model_dump())
+        return await once(idempotency_key, request, work)
 
     @routes.post("/memberships/{membership_id}/releases/{release_id}/ship-now",
                  response_model=ShipmentOut)  # fmt: skip
-    async def ship_now(membership_id: MembershipId, release_id: ReleaseId) -> ShipmentOut:
+    async def ship_now(membership_id: MembershipId, release_id: ReleaseId,
+                       idempotency_key: OptionalKey = None) -> ShipmentOut:  # fmt: skip
         """Charge this shipment at once; it is never charged again at the process date."""
         def work(session: Session) -> ShipmentOut:
             release, member = _pair(session, membership_id, release_id)
@@ -151,7 +184,7 @@ def router(store: Store, clock: Clock) -> APIRouter:
             service.ship_now(session, release, member, now=clock.now())
             return _view(session, release, member, clock)
 
-        return await run(work)
+        return await once(idempotency_key, ("ship-now", membership_id, release_id), work)
 
     return routes
 

@@ -174,12 +174,18 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def build(session: Session, release: Release, *, now: datetime | None = None) -> Preview:
     """The preview: before the cutoff the live rows; after it the stored snapshot, with any
-    difference a fresh preview shows (processing refuses those)."""
+    difference a fresh preview shows (processing refuses those; while processing, for the
+    members not charged yet)."""
     fresh = rows(session, release, now=now)
     shown, diffs = fresh, []
     if release.snapshot is not None:
         shown = list(release.snapshot)
-        diffs = rules.differences(release.snapshot, fresh) if release.status == "open" else []
+        if release.status == "open":
+            diffs = rules.differences(release.snapshot, fresh)
+        elif release.status == "processing":  # the members whose batch is not charged yet
+            left = [r for r in shown if int(r["membership_id"]) > release.charged_through]
+            ids = {int(r["membership_id"]) for r in left}
+            diffs = rules.differences(left, [r for r in fresh if r["membership_id"] in ids])
     return Preview(
         release_id=release.id or 0, title=release.title, status=release.status,
         process_at=release.process_at.isoformat(), cutoff_at=release.cutoff_at.isoformat(),

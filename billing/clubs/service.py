@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlmodel import Session, col, select
 
-from billing.clubs import preview, rules
+from billing.clubs import notices, preview, rules
 from billing.clubs import store as clubs_store
 from billing.domain import inputs, money
 from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
@@ -285,11 +285,21 @@ def open_release(session: Session, release: Release, *, now: datetime) -> None:
 
 def approve(session: Session, release: Release, *, now: datetime) -> None:
     """Staff's go after the preview. After a refused processing, approving again takes a new
-    snapshot: staff have seen the differences in the preview."""
-    if release.status not in ("draft", "open"):
+    snapshot: staff have seen the differences in the preview. A release halted part-way
+    (``processing``, a batch refused) takes the new rows of the members not charged yet only:
+    those charged stay as they were charged."""
+    halted = release.status == "processing" and release.refused is not None
+    if release.status not in ("draft", "open") and not halted:
         raise DomainError(f"release {release.id} is {release.status}", field="release")
     release.approved_at = now
-    if release.refused is not None:
+    if halted:
+        done = release.charged_through
+        kept = [r for r in release.snapshot or [] if int(r["membership_id"]) <= done]
+        left = {int(r["membership_id"]) for r in release.snapshot or []} - {
+            int(r["membership_id"]) for r in kept}  # fmt: skip
+        fresh = preview.rows(session, release, only=left, now=now) if left else []
+        release.snapshot, release.snapshot_at, release.refused = kept + fresh, now, None
+    elif release.refused is not None:
         release.snapshot = preview.rows(session, release, now=now)
         release.snapshot_at, release.refused = now, None
     events.emit(session, at=now, entity="release", entity_id=release.id or 0, type="approved")
@@ -344,6 +354,7 @@ def skip(session: Session, release: Release, member: Membership, *, now: datetim
     member.consecutive_skips += 1
     session.flush()
     events.emit(session, at=now, entity="shipment", entity_id=ship.id or 0, type="skipped")
+    notices.withdraw(session, release.id or 0, member.id or 0, now=now)
     return ship
 
 

@@ -18,7 +18,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Request, Security
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from billing.clock import Clock
 from billing.clubs import api as clubs_api
-from billing.enroll import accounts, docs, edges, present, service
+from billing.enroll import accounts, docs, edges, idempotency, present, service
 from billing.enroll.access_log import AccessLog
 from billing.enroll.models import (
     CustomerSubscriptions,
@@ -61,10 +61,8 @@ ClientFactory = Callable[[], AbstractAsyncContextManager[ToastClient]]
 UseCase = Callable[[service.Context], Awaitable[T]]
 Runner = Callable[[UseCase[T]], Awaitable[T]]
 IdempotencyKey = Annotated[
-    str,
-    Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
-           description="Your key for this request: a repeat returns the same enrollment"),
-]  # fmt: skip
+    str, idempotency.header("Your key for this request: a repeat returns the same enrollment")
+]
 EnrollmentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 SubscriptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 CustomerRef = Annotated[str, Path(min_length=1, max_length=254, pattern=r"^[\x21-\x7e]+$")]

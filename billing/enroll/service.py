@@ -21,6 +21,7 @@ from billing.clock import Clock
 from billing.domain import calendar
 from billing.domain.states import MandateStatus, PlanKind, SubscriptionStatus
 from billing.enroll import cards, first_payment
+from billing.enroll.idempotency import IdempotencyConflict as IdempotencyConflict
 from billing.enroll.models import CardIn, EnrollmentCreate, EnrollmentStatus, Purpose
 from billing.errors import AmbiguousLookup, DomainError, DuplicateEmail, DuplicateKey, NotFound
 from billing.links import replace
@@ -43,10 +44,6 @@ VOIDED_MESSAGE = (
     "charged off-session with the card just authorized"
 )
 PAYMENT_EXPIRED_MESSAGE = "the payment window (24 hours) expired: start a new enrollment"
-
-
-class IdempotencyConflict(DomainError):
-    """The same Idempotency-Key was sent with a different request."""
 
 
 class EnrollmentFailed(DomainError):

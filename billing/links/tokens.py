@@ -108,6 +108,17 @@ def for_customer(
     return issue(session, mandate=owned[0], now=now, serve=serve, created_by=STAFF)
 
 
+def for_mandate(session: Session, mandate: Mandate | None, *, now: datetime,
+                serve: ServeSettings, field: str) -> Issued:  # fmt: skip
+    """A link staff send for one card on file (a club member's: ``billing members
+    update-card``); refused, naming ``field``, when there is no card left to replace."""
+    if mandate is None or not replaceable(mandate):
+        state = "none" if mandate is None else mandate.status
+        raise DomainError(f"{field} has no card on file to replace (mandate: {state}): enroll "
+                          "a new card instead (billing enroll)", field=field)  # fmt: skip
+    return issue(session, mandate=mandate, now=now, serve=serve, created_by=STAFF)
+
+
 def find(session: Session, token: str) -> CardLink | None:
     if not rules.well_formed(token):
         return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from billing.notify import rules
 from billing.notify.rules import Kind
@@ -19,6 +19,7 @@ from billing.store.tables import (
     Event,
     Mandate,
     Membership,
+    Notice,
     Plan,
     Subscription,
 )
@@ -110,10 +111,18 @@ def _membership_rows(session: Session, event: Event) -> _Rows | None:
     customer = session.get(Customer, member.customer_id) if member else None
     if member is None or customer is None:
         return None
+    if event.type == Kind.RELEASE_NOTICE and not _notice_stands(session, event):
+        return None  # withdrawn before it was dispatched (the member skipped the release)
     mandate = session.get(Mandate, member.mandate_id) if member.mandate_id else None
     while mandate is not None and mandate.replaced_by_id:  # the card now in force
         mandate = session.get(Mandate, mandate.replaced_by_id)
     return _Rows(customer=customer, mandate=mandate, subscription=None, plan=None, charge=None)
+
+
+def _notice_stands(session: Session, event: Event) -> bool:
+    query = select(Notice.id).where(Notice.kind == Kind.RELEASE_NOTICE,
+                                    Notice.event_id == event.id)  # fmt: skip
+    return session.exec(query).first() is not None
 
 
 def _mandate_rows(session: Session, event: Event) -> _Rows | None:

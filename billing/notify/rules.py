@@ -43,6 +43,7 @@ class Status(StrEnum):
     FAILED = "failed"  # refused for good, or attempts used up: never sent
     UNKNOWN = "unknown"  # the body was sent without an answer: maybe delivered, never re-sent
     DEAD = "dead"  # a webhook not delivered within its retry window (a dead letter)
+    WITHDRAWN = "withdrawn"  # no longer true before it left (a skipped release's notice)
 
 
 EMAIL = "email"

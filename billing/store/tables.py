@@ -460,6 +460,22 @@ class Message(SQLModel, table=True):
     retry_until: datetime | None = _utc(nullable=True)
 
 
+class ApiRequest(SQLModel, table=True):
+    """A website API request done under an Idempotency-Key, with its response: a repeat of the
+    key answers it (``billing.enroll.idempotency``; the wine-club member routes)."""
+
+    __tablename__ = "api_request"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_api_request_idempotency_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    response: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = _utc()
+
+
 class Notice(SQLModel, table=True):
     """A notice the dispatcher decided to give (a reminder before a charge): (kind, key) is
     unique, so a scan repeated by any number of dispatchers creates its event once."""
@@ -884,6 +900,9 @@ class Release(SQLModel, table=True):
     snapshot: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
     snapshot_at: datetime | None = _utc(nullable=True)
     refused: str | None = Field(default=None, max_length=2000)
+    # Processing goes in batches of members (billing.clubs.batches): the last membership id
+    # whose batch is charged (0: none yet).
+    charged_through: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     processed_at: datetime | None = _utc(nullable=True)
     archived_at: datetime | None = _utc(nullable=True)
     created_at: datetime = _utc()

@@ -93,3 +93,61 @@ async def test_edits_after_the_cutoff_are_refused_naming_the_release(harness: Ha
     assert view["editable"] is False
     missing = await harness.http.get("/v1/memberships/999/upcoming", headers=AUTH)
     assert (missing.status_code, missing.json()["field"]) == (404, "membership")
+
+
+async def test_the_member_routes_take_an_idempotency_key(harness: Harness) -> None:
+    mid, rid = await _member(harness)
+    base = f"/v1/memberships/{mid}/releases/{rid}"
+    key = {**AUTH, "Idempotency-Key": "ship-1"}
+    # Given ship now sent twice under one key (a website retrying after a lost answer)
+    first = await harness.http.post(f"{base}/ship-now", headers=key)
+    assert first.status_code == 200, first.text
+    second = await harness.http.post(f"{base}/ship-now", headers=key)
+    # Then the same answer, and one charge
+    assert second.status_code == 200, second.text
+    assert second.json() == first.json()
+    with harness.store.transaction() as session:
+        charges = session.exec(select(Charge).where(Charge.source == "club")).all()
+    assert [c.amount_cents for c in charges] == [first.json()["amount_cents"]]
+    # Without the key a second ship now is still a conflict
+    assert (await harness.http.post(f"{base}/ship-now", headers=AUTH)).status_code == 409
+    # The key with another request (another route) is refused, naming the header
+    reused = await harness.http.post(f"{base}/skip", headers=key)
+    assert reused.status_code == 409
+    assert reused.json()["field"] == "Idempotency-Key"
+    # A bad key is refused like the enrollment API's
+    bad = await harness.http.post(f"{base}/skip", headers={**AUTH, "Idempotency-Key": "a b"})
+    assert bad.status_code == 422
+
+
+async def test_a_customize_repeated_under_its_key_is_done_once(harness: Harness) -> None:
+    mid, rid = await _member(harness)
+    base = f"/v1/memberships/{mid}/releases/{rid}"
+    key = {**AUTH, "Idempotency-Key": "custom-7"}
+    body = {"lines": [{"item": "Syrah 2023", "qty": 3, "retail_cents": 3800}]}
+    first = await harness.http.post(f"{base}/customize", headers=key, json=body)
+    assert first.status_code == 200, first.text
+    # Staff change the shipment meanwhile: the repeat answers the first response, redoes nothing
+    with harness.store.transaction() as session:
+        service.customize(session, clubs_store.release(session, rid),
+                          clubs_store.membership(session, mid), quantity=2,
+                          now=harness.clock.now())  # fmt: skip
+    again = await harness.http.post(f"{base}/customize", headers=key, json=body)
+    assert (again.status_code, again.json()) == (200, first.json())
+    with harness.store.transaction() as session:
+        assert clubs_store.shipment(session, rid, mid).quantity == 2  # type: ignore[union-attr]
+    # A different body under the same key is refused, and nothing is written
+    other = {"lines": [{"item": "Syrah 2023", "qty": 1, "retail_cents": 3800}]}
+    refused = await harness.http.post(f"{base}/customize", headers=key, json=other)
+    assert (refused.status_code, refused.json()["field"]) == (409, "Idempotency-Key")
+    with harness.store.transaction() as session:
+        ship = clubs_store.shipment(session, rid, mid)
+        assert ship is not None
+        assert ship.override_lines == [{"item": "Syrah 2023", "qty": 3, "retail_cents": 3800}]
+    # The schema shows the header on the member's mutating routes
+    schema = (await harness.http.get("/openapi.json")).json()
+    for route in ("skip", "customize", "ship-now"):
+        path = "/v1/memberships/{membership_id}/releases/{release_id}/" + route
+        params = schema["paths"][path]["post"]["parameters"]
+        [header] = [p for p in params if p["in"] == "header"]
+        assert (header["name"], header["required"]) == ("Idempotency-Key", False)

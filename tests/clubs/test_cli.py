@@ -137,3 +137,38 @@ def test_a_club_run_from_the_command_line(cli: Cli, cli_sandbox: object) -> None
     assert statuses == [("cancelled",), ("cancelled",)]
     assert "Cellar Club" in cli.ok("clubs", "show", "Cellar Club", spawn=False)
     assert len(cli.json("clubs", "members", "Cellar Club", spawn=False)) == 4
+
+
+def test_staff_make_a_card_update_link_for_a_member(cli: Cli, cli_sandbox: object) -> None:
+    base_url = cli_sandbox.base_url  # type: ignore[attr-defined]
+    run = lambda *a: cli.ok(*a, spawn=False)  # noqa: E731
+    run("locations", "add", LOC_A, "--name", "Winery", "--timezone", "America/Los_Angeles")
+    run("clubs", "create", "Cellar Club", "--location", "Winery", "--shipping", "*=25",
+        "--tax", "CA=7.25", "--notice-days", "0")  # fmt: skip
+    run("clubs", "tiers", "add", "Cellar Club", "Six", "--bottles", "6", "--discount", "15")
+    ann, bob = (f"{n}{uuid.uuid4().hex[:6]}@example.com" for n in ("ann", "bob"))
+    for email in (ann, bob):
+        run("customers", "create", "--email", email)
+    _member_card(cli, base_url, ann)
+    with_card = cli.json("clubs", "join", "Cellar Club", ann, "--tier", "Six", "--pickup",
+                         spawn=False)["membership_id"]  # fmt: skip
+    no_card = cli.json("clubs", "join", "Cellar Club", bob, "--tier", "Six", "--pickup",
+                       spawn=False)["membership_id"]  # fmt: skip
+    # A member without a card on file, or an unknown one: one line naming it, nothing written
+    cli.refused("members", "update-card", str(no_card), says="membership")
+    cli.refused("members", "update-card", "999", says="membership")
+    # Given a member whose card was replaced (their club charges the new one)
+    _member_card(cli, base_url, ann)
+    [(old, new)] = _sql(cli, "SELECT min(id), max(id) FROM mandate")
+    _sql(cli, f"UPDATE mandate SET replaced_by_id = {new} WHERE id = {old}")
+    # When staff ask for a link: its URL first, for the card now in force
+    printed = cli.ok("members", "update-card", str(with_card), spawn=False)
+    url, detail = printed.splitlines()[:2]
+    assert "/card/" in url
+    assert f"mandate {new} (VISA 1111, RECURRING)" in detail
+    links = _sql(cli, "SELECT mandate_id, created_by, used_at FROM card_link")
+    assert links == [(new, "staff", None)]
+    shown = cli.json("members", "update-card", str(with_card), spawn=False)
+    assert (shown["membership_id"], shown["mandate_id"]) == (with_card, new)
+    assert shown["url"] != url  # a new single-use link each time
+    assert len(_sql(cli, "SELECT id FROM card_link")) == 2

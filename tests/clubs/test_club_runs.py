@@ -49,9 +49,8 @@ async def test_preview_equals_what_is_charged_to_the_cent(
         # Due at 00:00 in Los Angeles on the release date (PDT by 20 March: 07:00 UTC).
         assert {ch.due_at.isoformat() for ch in charges} == {"2027-03-20T07:00:00+00:00"}
         assert cw.get(rid).status == "processed"
-        with w.store.transaction() as session:
-            again = process.process(session, clubs_store.release(session, rid), now=w.clock.now())
-        assert not again.processed
+        again = process.process(w.store, rid, now=w.clock.now())
+        assert (again.processed, again.why) == (False, "the release is processed")
         assert len(cw.club_charges()) == 3
 
 
@@ -178,8 +177,7 @@ async def test_a_change_after_the_cutoff_is_refused_and_reported(
             service.hold(session, clubs_store.membership(session, later), until=date(2027, 2, 1),
                          now=now)  # fmt: skip
             service.approve(session, clubs_store.release(session, rid), now=now)
-        with w.store.transaction() as session:
-            outcome = process.process(session, clubs_store.release(session, rid), now=now)
+        outcome = process.process(w.store, rid, now=now)
         assert not outcome.processed
         assert outcome.differences == [f"member {later}: chargeable 12030c -> on_hold"]
         assert cw.club_charges() == []
@@ -202,9 +200,8 @@ async def test_re_runs_and_a_restart_create_no_second_charge(
         assert len(cw.club_charges()) == 3
         for _ in range(2):
             assert process.run(w.store, now=w.clock.now()) == 0
-            with w.store.transaction() as session:
-                assert not process.process(session, clubs_store.release(session, rid),
-                                           now=w.clock.now()).processed  # fmt: skip
+            again = process.process(w.store, rid, now=w.clock.now())  # resumes: nothing left
+            assert (again.processed, again.charges, again.done) == (True, 0, True)
     async with world(sandbox, db_url, datetime(2027, 1, 10, 8, 0, tzinfo=UTC)) as again:
         await again.run_until(START + timedelta(days=12), step=timedelta(hours=8))
         charges = [c for c in again.charges() if c.source == "club"]

@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from billing.clubs import notices, preview, rules
+from billing.clubs import notices, preview, rules, service
 from billing.clubs import store as clubs_store
 from billing.domain.states import ChargeStatus
+from billing.notify import outbox as outbox_store
 from billing.notify.rules import Status
 from billing.sandbox import SandboxHandle
 from billing.store.tables import Customer
@@ -138,3 +139,73 @@ async def test_mail_refused_until_after_the_cutoff_blocks_the_member(
         assert [c.source_key for c in charges] == [clubs_store.charge_key(rid, told)]
         assert cw.shipment(rid, refused).status == "blocked"
         assert cw.shipment(rid, refused).reason == rules.NOTICE_MISSING
+
+
+async def test_a_skip_withdraws_the_queued_notice_and_taking_it_back_tells_again(
+    sandbox: SandboxHandle, db_url: str, mailbox: Mailbox
+) -> None:
+    async with world(sandbox, db_url, START) as w:
+        config = club.settings(sandbox, db_url, mailbox)
+        cw = make_club(w, now=START, auto_approve=True, notice_days=7)
+        early = await cw.member()  # skips before their notice is dispatched
+        late = await cw.member()  # skips while its email is claimed, then takes the skip back
+        stays = await cw.member()
+        rid = cw.release("Winter 2027", PROCESS_ON, LINES)
+        emails = _emails(w, [early, late, stays])
+        inside = datetime(2027, 1, 26, tzinfo=UTC)
+        # Given the notices made (one event each, not dispatched yet)
+        assert notices.scan(w.store, now=inside, size=2) == 3  # in batches of 2 members
+
+        def skip(member: int, *, undo: bool = False) -> None:
+            with w.store.transaction() as session:
+                fn = service.unskip if undo else service.skip
+                fn(session, clubs_store.release(session, rid),
+                   clubs_store.membership(session, member), now=inside)  # fmt: skip
+
+        # When the first skips: their event yields no email when dispatched
+        skip(early)
+        assert outbox_store.enqueue(w.store, now=inside, notify=config.notify) > 0
+        made = {m.recipient: m for m in outbox(w) if m.kind == "release_notice"}
+        assert set(made) == {emails[late], emails[stays]}
+        # When a dispatcher has claimed the others and the second member skips
+        claimed = outbox_store.claim(w.store, now=inside, owner="d1", notify=config.notify)
+        assert len(claimed) == 2
+        skip(late)
+        # Then that email is withdrawn and the dispatcher cannot send it
+        assert not outbox_store.start_sending(w.store, made[emails[late]].id or 0, owner="d1",
+                                              now=inside, subject="x", provider_id="p")  # fmt: skip
+        withdrawn = {m.recipient: m.status for m in outbox(w) if m.kind == "release_notice"}
+        assert withdrawn[emails[late]] == Status.WITHDRAWN
+        # When they take the skip back before the cutoff: they are told again
+        skip(late, undo=True)
+        await run(w, config, datetime(2027, 2, 3, tzinfo=UTC))
+        sent = [m.rcpt_tos[0] for m in mailbox.messages()
+                if m.message["Subject"].startswith("Cellar Club:")]  # fmt: skip
+        assert sorted(sent) == sorted([emails[late], emails[stays]])  # once each, none to early
+        statuses = sorted((m.recipient == emails[late], m.status) for m in outbox(w)
+                          if m.kind == "release_notice")  # fmt: skip
+        assert statuses == [(False, Status.SENT), (True, Status.SENT), (True, Status.WITHDRAWN)]
+        keys = sorted(c.source_key or "" for c in cw.club_charges())
+        assert keys == sorted(clubs_store.charge_key(rid, m) for m in (late, stays))
+        assert {c.status for c in cw.club_charges()} == {ChargeStatus.PAID}
+        assert cw.shipment(rid, early).status == "skipped"
+
+
+async def test_a_skip_after_the_notice_was_sent_withdraws_nothing(
+    sandbox: SandboxHandle, sqlite_url: str, mailbox: Mailbox
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        config = club.settings(sandbox, sqlite_url, mailbox)
+        cw = make_club(w, now=START, auto_approve=True, notice_days=7)
+        member = await cw.member()
+        rid = cw.release("Winter 2027", PROCESS_ON, LINES)
+        await run(w, config, datetime(2027, 1, 26, tzinfo=UTC))
+        [told] = [m for m in outbox(w) if m.kind == "release_notice"]
+        assert told.status == Status.SENT
+        with w.store.transaction() as session:
+            assert not notices.withdraw(session, rid, member, now=w.clock.now())
+            service.skip(session, clubs_store.release(session, rid),
+                         clubs_store.membership(session, member), now=w.clock.now())  # fmt: skip
+        assert [m.status for m in outbox(w) if m.kind == "release_notice"] == [Status.SENT]
+        await run(w, config, datetime(2027, 2, 3, tzinfo=UTC))
+        assert cw.club_charges() == []
