@@ -2,7 +2,7 @@
 the website API's responses kept under their Idempotency-Key (the member routes)
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import billing.store.types
 
 revision: str = '0019'
-down_revision: str | None = '0016'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
