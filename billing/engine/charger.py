@@ -21,6 +21,7 @@ from billing.domain import dunning
 from billing.domain.states import AttemptStatus
 from billing.engine import deadlines, phases
 from billing.engine.gate import LocationGate
+from billing.engine.group_commit import GroupCommit
 from billing.engine.holdings import Holdings
 from billing.engine.jobs import ChargeJob
 from billing.enroll import cards
@@ -63,6 +64,7 @@ class Charger:
         self.window = window
         self.holdings = Holdings()
         self.inline_db = store.dialect == "sqlite"
+        self.group = GroupCommit(store, inline=self.inline_db)
 
     async def db(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run one store transaction. SQLite's are sub-millisecond and serialized anyway, so
@@ -71,6 +73,12 @@ class Charger:
         if self.inline_db:
             return fn(self.store, *args, **kwargs)
         return await asyncio.to_thread(fn, self.store, *args, **kwargs)
+
+    async def record(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Write one attempt's phase record; return once it is committed. Concurrent
+        attempts' records share a commit (``group_commit``): the write-ahead rule holds per
+        attempt, since each waits for the commit that holds its own record."""
+        return await self.group.run(fn, *args, **kwargs)
 
     def _log(self, action: str, job: ChargeJob, **extra: Any) -> None:
         if not log.isEnabledFor(logging.INFO):
@@ -95,19 +103,19 @@ class Charger:
             )
         except toast_errors.ToastLocationNotOwned as exc:  # not sent: the owner takes it now
             self._log("intent_create_not_owned", job)
-            await self.db(phases.abandoned, job, now=self.clock.now(), reason=str(exc),
+            await self.record(phases.abandoned, job, now=self.clock.now(), reason=str(exc),
                           due_now=True)  # fmt: skip
             return
         except RETRY_LATER as exc:
             self._log("intent_create_unsettled", job, error=type(exc).__name__)
-            await self.db(phases.abandoned, job, now=self.clock.now(), reason=str(exc))
+            await self.record(phases.abandoned, job, now=self.clock.now(), reason=str(exc))
             return
         except toast_errors.ToastAPIError as exc:
             self._log("intent_create_refused", job, error=type(exc).__name__)
-            await self.db(phases.failed, job, now=self.clock.now(), error=str(exc))
+            await self.record(phases.failed, job, now=self.clock.now(), error=str(exc))
             return
         secret = intent.session_secret.get_secret_value() if intent.session_secret else ""
-        job = await self.db(
+        job = await self.record(
             phases.intent_created, job, intent_id=intent.id, session_secret=secret,
             now=self.clock.now(), lease_s=self.lease_s, window=self.window,
         )  # fmt: skip
@@ -115,7 +123,7 @@ class Charger:
 
     async def confirm(self, job: ChargeJob) -> None:
         """Send the confirm of an existing intent (recorded as sent first); act on the answer."""
-        job = await self.db(
+        job = await self.record(
             phases.confirm_sending, job, now=self.clock.now(), lease_s=self.lease_s,
             window=self.window,
         )  # fmt: skip
@@ -171,7 +179,7 @@ class Charger:
                     job.attempt_status == AttemptStatus.CONFIRM_SENT
                     and status == PaymentIntentStatus.REQUIRES_CAPTURE
                 )
-                await self.db(phases.authorized, job, now=self.clock.now())
+                await self.record(phases.authorized, job, now=self.clock.now())
                 job = replace(
                     job, attempt_status=AttemptStatus.AUTHORIZED, known_unapplied=first_sight
                 )
@@ -196,15 +204,17 @@ class Charger:
             return
         seen = cards.summary_of(card)
         if seen.expiry or seen.brand or seen.last_four:
-            await self.db(phases.card_seen, job, brand=seen.brand, last_four=seen.last_four,
+            await self.record(phases.card_seen, job, brand=seen.brand, last_four=seen.last_four,
                           expiry=seen.expiry)  # fmt: skip
 
     async def _unknown(self, job: ChargeJob, reason: str) -> None:
-        await self.db(phases.unknown, job, now=self.clock.now(), reason=reason, window=self.window)
+        await self.record(
+            phases.unknown, job, now=self.clock.now(), reason=reason, window=self.window
+        )
 
     async def _declined(self, job: ChargeJob, kind: str | None, code: str | None) -> None:
         self._log("intent_declined", job, decline_type=kind, decline_code=code)
-        await self.db(
+        await self.record(
             phases.declined, job, decline_type=kind, decline_code=code, now=self.clock.now(),
             policy=self.policy,
         )  # fmt: skip
@@ -222,7 +232,7 @@ class Charger:
             extra={"action": "authorization_voided", "charge_id": job.charge_id,
                    "attempt_id": job.attempt_id, "reason": why},
         )  # fmt: skip
-        await self.db(phases.voided, job, now=self.clock.now(), why=why)
+        await self.record(phases.voided, job, now=self.clock.now(), why=why)
 
     async def apply_authorized(self, job: ChargeJob) -> None:
         """An attempt recorded AUTHORIZED: inside its window, apply it straight away (no need
@@ -250,12 +260,12 @@ class Charger:
         except toast_errors.ToastError as exc:
             self._log("check_apply_unknown", job, error=type(exc).__name__)
             self.gate.apply_failed(job.location_guid, self.clock.monotonic())
-            await self.db(
+            await self.record(
                 phases.apply_failed, job, now=self.clock.now(), error=str(exc), window=self.window
             )
             return
         self.gate.apply_succeeded(job.location_guid)
-        revoke = await self.db(phases.paid, job, order_guid=order_guid, now=self.clock.now())
+        revoke = await self.record(phases.paid, job, order_guid=order_guid, now=self.clock.now())
         self._log("charge_paid", job, amount_cents=job.amount_cents)
         if revoke is not None:
             await self.revoke_mandate(revoke)
@@ -288,7 +298,9 @@ class Charger:
                        "error": type(exc).__name__},
             )  # fmt: skip
             return
-        await self.db(phases.mandate_revoked, mandate_id=revoke.mandate_id, now=self.clock.now())
+        await self.record(
+            phases.mandate_revoked, mandate_id=revoke.mandate_id, now=self.clock.now()
+        )
         if revoke.payment_method_id is not None:
             await self._detach(revoke)
 
