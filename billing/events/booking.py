@@ -364,15 +364,15 @@ def sync(session: Session, ev: CateringEvent, *, now: datetime) -> None:
     assert ev.id is not None
     rows, charge_of, standing, allocation = _allocate(session, ev)
     if allocation.unplaced > 0:  # the remainder is paid or waived: an extra milestone takes it
-        _extra(session, ev, rows, charge_of, standing, allocation.unplaced)
+        _extra(session, ev, rows, standing, allocation.unplaced, now=now)
         rows, charge_of, standing, allocation = _allocate(session, ev)
     signed = ev.signed_at or now
     chargeable = not purpose_ended(session, ev)  # paid in full once: owed through a link
     for m in rows:
         if standing[m.name][0] != "open":
             continue
-        due = rules.due_at(ev_store.rule_of(m), event_day=ev.local_date, tz=ev.timezone,
-                           signed_at=signed)  # fmt: skip
+        due = m.due_at if _is_extra(m) and m.due_at is not None else rules.due_at(
+            ev_store.rule_of(m), event_day=ev.local_date, tz=ev.timezone, signed_at=signed)
         m.amount_cents, m.due_at = allocation.amounts[m.name], due
         session.add(m)
         if chargeable:
@@ -394,20 +394,26 @@ def _allocate(
     return rows, charge_of, standing, rules.allocate(milestones, ev_store.total_of(ev), standing)
 
 
+def _is_extra(m: EventMilestone) -> bool:
+    return m.name.startswith(rules.EXTRA) and m.days_before is None
+
+
 def _extra(
-    session: Session, ev: CateringEvent, rows: list[EventMilestone],
-    charge_of: dict[str, Charge | None], standing: Standings, cents: int,
+    session: Session, ev: CateringEvent, rows: list[EventMilestone], standing: Standings,
+    cents: int, *, now: datetime,
 ) -> None:  # fmt: skip
-    """Owed beyond what the schedule can place: the open extra milestone grows, or a new one
-    (fixed, due now) takes it."""
+    """Owed beyond what the schedule can place: the open extra milestone grows (keeping its
+    date: the guest is told the new amount), or a new one (fixed) takes it, due once the guest
+    can have been told (``rules.extra_due``)."""
     for m in rows:
-        if m.name.startswith(rules.EXTRA) and standing[m.name][0] == "open":
+        if _is_extra(m) and standing[m.name][0] == "open":
             m.value += cents
             session.add(m)
             return
     session.add(EventMilestone(
         event_id=ev.id or 0, position=max(m.position for m in rows) + 1, kind="fixed",
         name=rules.extra_name([m.name for m in rows]), value=cents, days_before=None,
+        due_at=rules.extra_due(now=now, start=ev.start_at),
     ))  # fmt: skip
     session.flush()
 

@@ -226,6 +226,19 @@ def due_at(m: Milestone, *, event_day: date, tz: str, signed_at: datetime) -> da
     return calendar.local_instant(event_day - timedelta(days=m.days_before), m.at, tz)
 
 
+EXTRA_LEAD = timedelta(days=3)  # an extra milestone's notice comes this long before its charge
+EXTRA_LATEST = timedelta(hours=12)  # ... unless the event is nearer: then this long before it
+EXTRA_SOONEST = timedelta(hours=1)  # and never sooner than this, so the notice goes out first
+
+
+def extra_due(*, now: datetime, start: datetime) -> datetime:
+    """When an extra milestone (what the schedule can no longer place, under a live mandate)
+    falls due: the guest is told its exact amount first, as for any milestone, so not at once
+    but ``EXTRA_LEAD`` later, or half a day before a nearer event, and at least an hour on.
+    If that is on or after the start, staff must confirm it (``charge_at`` answers None)."""
+    return max(min(now + EXTRA_LEAD, start - EXTRA_LATEST), now + EXTRA_SOONEST)
+
+
 def charge_at(due: datetime, *, now: datetime, start: datetime) -> datetime | None:
     """When to charge a milestone due at ``due``: then, or now if that has passed; None when
     it would fall on or after the event's start (never charged then without staff)."""

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from billing.domain.states import ChargeStatus
 from billing.events import store as ev_store
+from billing.events.rules import EXTRA
 from billing.notify import rules
 from billing.settings import NotifySettings
 from billing.store import door, events
@@ -32,7 +33,10 @@ def scan(store: Store, *, now: datetime, notify: NotifySettings) -> int:
             select(EventMilestone, CateringEvent)
             .join(CateringEvent, col(CateringEvent.id) == EventMilestone.event_id)
             .where(col(CateringEvent.status).in_(LIVE), EventMilestone.state == "open")
-            .where(col(EventMilestone.days_before).is_not(None))  # not the deposit at signing
+            .where(  # not the deposit at signing; an extra milestone is told like the rest
+                col(EventMilestone.days_before).is_not(None)
+                | col(EventMilestone.name).startswith(f"{EXTRA}-", autoescape=True)
+            )
             .where(col(EventMilestone.due_at) > now - timedelta(days=1))
             .where(col(EventMilestone.due_at) <= now + timedelta(days=days))
             .order_by(col(EventMilestone.id))

@@ -230,3 +230,14 @@ def test_what_the_schedule_cannot_place_is_unplaced() -> None:
     waived = {"deposit": ("locked", 2_500), "second": ("waived", 5_000)}
     assert rules.allocate(STANDARD, 10_000, waived).amounts["balance"] == 2_500
     assert rules.extra_name(["deposit", "extra-1"]) == "extra-2"
+
+
+def test_an_extra_milestone_falls_due_after_its_notice_and_before_the_event() -> None:
+    now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+    far, near, tomorrow = (now + timedelta(days=d) for d in (30, 2, 0.5))
+    assert rules.extra_due(now=now, start=far) == now + timedelta(days=3)
+    assert rules.extra_due(now=now, start=near) == near - timedelta(hours=12)
+    assert rules.extra_due(now=now, start=tomorrow) == now + timedelta(hours=1)
+    # within the hour before the start it can only be staff's to confirm
+    soon = now + timedelta(minutes=30)
+    assert rules.charge_at(rules.extra_due(now=now, start=soon), now=now, start=soon) is None

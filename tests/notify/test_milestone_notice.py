@@ -5,12 +5,12 @@ loopback. No notice is ever sent twice."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
 
-from billing.events import booking
+from billing.events import amend, booking, rules
 from billing.manage import members
 from billing.sandbox import SandboxHandle
 from billing.store.tables import Notice
@@ -100,3 +100,38 @@ async def test_the_guest_is_told_each_amount_once_and_again_when_it_changes(
     assert keys == [f"event:{event_id}:milestone:balance:notice:1",
                     f"event:{event_id}:milestone:balance:notice:2",
                     f"event:{event_id}:milestone:second:notice:1"]  # fmt: skip
+
+
+async def test_an_extra_milestone_is_told_before_it_is_charged(
+    sandbox: SandboxHandle, db_url: str, mailbox: Mailbox
+) -> None:
+    async with world(sandbox, db_url, START) as w:
+        config = club.settings(sandbox, db_url, mailbox)
+        event_id = await _booked_event(w)
+        await run(w, config, START + timedelta(hours=1))  # the deposit is paid at signing
+        # When staff write the balance off, then 10 more guests are confirmed: what the
+        # schedule cannot place ($416.65, see tests/events/test_amend.py) is an extra milestone
+        with w.store.transaction() as session:
+            amend.waive(session, event_id, "balance", reason="house pays the rest",
+                        now=w.clock.now())  # fmt: skip
+            booking.guests(session, event_id, 110, now=w.clock.now())
+        told_at = w.clock.now()
+        extra = helpers.milestones(w, event_id)["extra-1"]
+        # Then it is not due at once but after the notice lead
+        assert extra.due_at == rules.extra_due(now=told_at, start=extra_start(w, event_id))
+        assert extra.due_at is not None and extra.due_at - told_at == timedelta(days=3)
+        await run(w, config, datetime(2027, 1, 10, tzinfo=UTC))
+        charge = helpers.charges(w, event_id)["extra-1"]
+        with w.store.transaction() as session:
+            [notice] = [n for n in session.exec(select(Notice)).all()
+                        if n.key.startswith(f"event:{event_id}:milestone:extra-1:")]  # fmt: skip
+    # And the guest was told the exact amount, before the engine charged it, once
+    subjects = [str(m.message["Subject"]) for m in _notices(mailbox)]
+    assert [s for s in subjects if "extra-1" in s] == [
+        "Wedding, extra-1: $416.65 on January 3, 2027"], subjects  # 20:00 in New York
+    assert (charge.status, charge.amount_cents) == ("paid", 41_665)
+    assert notice.created_at < charge.due_at
+
+
+def extra_start(w: World, event_id: int) -> datetime:
+    return helpers.the_event(w, event_id).start_at
