@@ -55,6 +55,11 @@ def edit_schedule(
             row.local_time = rule.at.strftime("%H:%M")
         row.position = position
         session.add(row)
+    ev.guarantee_date = rules.guarantee_after_edit(
+        ev.guarantee_date, before, after, event_day=ev.local_date, tz=ev.timezone,
+        signed_at=ev.signed_at or now,
+    )  # fmt: skip
+    session.add(ev)
     session.flush()
     events.emit(session, at=now, entity=booking.ENTITY, entity_id=event_id,
                 type="schedule_changed", was=[schedules.describe(m) for m in before],

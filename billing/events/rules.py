@@ -255,6 +255,19 @@ def default_guarantee(
     return due.astimezone(calendar.zone(tz)).date() - timedelta(days=1)
 
 
+def guarantee_after_edit(
+    current: date, before: Sequence[Milestone], after: Sequence[Milestone], *, event_day: date,
+    tz: str, signed_at: datetime,
+) -> date:  # fmt: skip
+    """The guarantee date once the schedule changed from ``before`` to ``after``: a date that
+    was the default (the day before the last milestone) follows the new last milestone; one
+    staff set at booking stays."""
+    old = default_guarantee(before, event_day=event_day, tz=tz, signed_at=signed_at)
+    if current != old:
+        return current
+    return default_guarantee(after, event_day=event_day, tz=tz, signed_at=signed_at)
+
+
 def check_guests(current: int, new: int, *, today: date, guarantee: date) -> None:
     """Refuse a guest count that breaks the guarantee rule (or is not a count)."""
     if not 1 <= new <= 100_000:

@@ -241,3 +241,17 @@ def test_an_extra_milestone_falls_due_after_its_notice_and_before_the_event() ->
     # within the hour before the start it can only be staff's to confirm
     soon = now + timedelta(minutes=30)
     assert rules.charge_at(rules.extra_due(now=now, start=soon), now=now, start=soon) is None
+
+
+def test_a_default_guarantee_date_follows_the_last_milestone_through_an_edit() -> None:
+    signed = datetime(2027, 1, 1, 15, 0, tzinfo=UTC)
+    day, tz = date(2027, 3, 15), "America/New_York"
+    deposit = Milestone(name="deposit", kind="percent", value=2500)
+    before = [deposit, Milestone(name="balance", kind="remainder", days_before=3)]
+    after = [deposit, Milestone(name="balance", kind="remainder", days_before=10)]
+    kw = {"event_day": day, "tz": tz, "signed_at": signed}
+    default = rules.default_guarantee(before, **kw)
+    assert default == date(2027, 3, 11)
+    assert rules.guarantee_after_edit(default, before, after, **kw) == date(2027, 3, 4)
+    staff_set = date(2027, 3, 1)  # set by staff at booking: it stays
+    assert rules.guarantee_after_edit(staff_set, before, after, **kw) == staff_set

@@ -119,7 +119,8 @@ async def test_an_extra_milestone_is_told_before_it_is_charged(
         extra = helpers.milestones(w, event_id)["extra-1"]
         # Then it is not due at once but after the notice lead
         assert extra.due_at == rules.extra_due(now=told_at, start=extra_start(w, event_id))
-        assert extra.due_at is not None and extra.due_at - told_at == timedelta(days=3)
+        assert extra.due_at is not None
+        assert extra.due_at - told_at == timedelta(days=3)
         await run(w, config, datetime(2027, 1, 10, tzinfo=UTC))
         charge = helpers.charges(w, event_id)["extra-1"]
         with w.store.transaction() as session:
