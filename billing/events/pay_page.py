@@ -12,14 +12,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from billing.domain import money
 from billing.enroll import checkout_embed, service
 from billing.events import links
 from billing.events.rules import LinkState
-from billing.links.pages import page
+from billing.links.pages import mount_token_page, page
 from billing.settings import BillingSettings
 
 log = logging.getLogger("billing.events")
@@ -28,32 +28,11 @@ Runner = Callable[[Callable[[service.Context], Awaitable[T]]], Awaitable[T]]
 
 
 def mount(app: FastAPI, *, settings: BillingSettings, run: Runner[Any]) -> None:
-    merchant = settings.notify.merchant_name
-    sandbox = settings.toast.base_url if settings.mode == "sandbox" else None
-
-    async def answer(use_case: Callable[[service.Context], Awaitable[links.Visit]],
-                     token: str) -> HTMLResponse:  # fmt: skip
-        try:
-            visit = await run(use_case)
-        except Exception as exc:  # never a stack trace, the path or the token
-            log.error("event_link_page_failed", extra={"action": "event_link_page_failed",
-                      "error": type(exc).__name__})  # fmt: skip
-            return page(merchant, "Something went wrong", "<p role='alert'>Sorry, something "
-                        "went wrong on our side. Please try the link again later.</p>", 500)
-        return _render(visit, token, merchant, sandbox)
-
-    @app.get(links.PATH + "/{token}", include_in_schema=False)
-    async def show(token: str) -> HTMLResponse:
-        if sandbox is None:
-            return _unavailable(merchant)
-        return await answer(lambda ctx: links.open_checkout(ctx, token), token)
-
-    @app.post(links.PATH + "/{token}/done", include_in_schema=False)
-    async def done(token: str, request: Request) -> HTMLResponse:
-        if sandbox is None:
-            return _unavailable(merchant)
-        card = checkout_embed.card_of(await checkout_embed.form_of(request))
-        return await answer(lambda ctx: links.complete(ctx, token, card), token)
+    mount_token_page(
+        app, path=links.PATH, settings=settings, run=run, log=log,
+        failed="event_link_page_failed", opens=links.open_checkout, completes=links.complete,
+        render=_render, unavailable=_unavailable,
+    )  # fmt: skip
 
 
 def _unavailable(merchant: str) -> HTMLResponse:

@@ -20,41 +20,60 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from billing.enroll import checkout_embed, service
+from billing.enroll.models import CardIn
 from billing.links import flow, rules
 from billing.settings import BillingSettings
 
 log = logging.getLogger("billing.links")
 T = TypeVar("T")
+V = TypeVar("V")
 Runner = Callable[[Callable[[service.Context], Awaitable[T]]], Awaitable[T]]
 
 
 def mount(app: FastAPI, *, settings: BillingSettings, run: Runner[Any]) -> None:
+    mount_token_page(
+        app, path=rules.PATH, settings=settings, run=run, log=log, failed="card_link_page_failed",
+        opens=flow.open_checkout, completes=flow.complete, render=_render,
+        unavailable=_unavailable,
+    )  # fmt: skip
+
+
+def mount_token_page(
+    app: FastAPI, *, path: str, settings: BillingSettings, run: Runner[Any],
+    log: logging.Logger, failed: str,
+    opens: Callable[[service.Context, str], Awaitable[V]],
+    completes: Callable[[service.Context, str, CardIn | None], Awaitable[V]],
+    render: Callable[[V, str, str, str | None], HTMLResponse],
+    unavailable: Callable[[str], HTMLResponse],
+) -> None:  # fmt: skip
+    """``GET path/<token>`` (open the checkout) and ``POST path/<token>/done`` (the card the
+    iframe reported), for every page whose token is the capability (card-update and event
+    payment links): sandbox mode only, and never a stack trace, the path or the token."""
     merchant = settings.notify.merchant_name
     sandbox = settings.toast.base_url if settings.mode == "sandbox" else None
 
-    async def answer(use_case: Callable[[service.Context], Awaitable[flow.Visit]],
+    async def answer(use_case: Callable[[service.Context], Awaitable[V]],
                      token: str) -> HTMLResponse:  # fmt: skip
         try:
             visit = await run(use_case)
         except Exception as exc:  # never a stack trace, the path or the token
-            log.error("card_link_page_failed", extra={"action": "card_link_page_failed",
-                      "error": type(exc).__name__})  # fmt: skip
+            log.error(failed, extra={"action": failed, "error": type(exc).__name__})
             return page(merchant, "Something went wrong", "<p role='alert'>Sorry, something "
                          "went wrong on our side. Please try the link again later.</p>", 500)
-        return _render(visit, token, merchant, sandbox)
+        return render(visit, token, merchant, sandbox)
 
-    @app.get(rules.PATH + "/{token}", include_in_schema=False)
+    @app.get(path + "/{token}", include_in_schema=False)
     async def show(token: str) -> HTMLResponse:
         if sandbox is None:
-            return _unavailable(merchant)
-        return await answer(lambda ctx: flow.open_checkout(ctx, token), token)
+            return unavailable(merchant)
+        return await answer(lambda ctx: opens(ctx, token), token)
 
-    @app.post(rules.PATH + "/{token}/done", include_in_schema=False)
+    @app.post(path + "/{token}/done", include_in_schema=False)
     async def done(token: str, request: Request) -> HTMLResponse:
         if sandbox is None:
-            return _unavailable(merchant)
+            return unavailable(merchant)
         card = checkout_embed.card_of(await checkout_embed.form_of(request))
-        return await answer(lambda ctx: flow.complete(ctx, token, card), token)
+        return await answer(lambda ctx: completes(ctx, token, card), token)
 
 
 def page(merchant: str, title: str, body: str, status: int = 200) -> HTMLResponse:
