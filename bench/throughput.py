@@ -109,8 +109,9 @@ async def run_engine(base_url: str, cards: list[dict[str, str]], count: int, *, 
             charged = await engine.sweep()
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             group = engine.charger.group
-            print(f"phase records: {group.writes} in {group.commits} commits "
-                  f"({group.commits / max(charged, 1):.2f} a charge)")  # fmt: skip
+            if group.writes:
+                print(f"phase records: {group.writes} in {group.commits} commits "
+                      f"({group.commits / max(charged, 1):.2f} a charge)")  # fmt: skip
         store.dispose()
     assert charged == count, (charged, count)
     return count / elapsed, 1000 * cpu / count

@@ -32,6 +32,11 @@ from billing.toast.models.orders import OrderPayment
 from billing.toast.models.payment_intents import PaymentIntent, PaymentIntentStatus
 from billing.toast.ratelimit import urgent
 
+# Off: with it on, the crash test failed twice in about eight runs (once on PostgreSQL, once on
+# SQLite: no worker request reached the sandbox for 120 s), cause not found; off, the charger
+# commits each phase record on its own, as before (README, "Group commit").
+GROUP_COMMIT = False
+
 log = logging.getLogger("billing.engine")
 R = TypeVar("R")
 
@@ -78,6 +83,8 @@ class Charger:
         """Write one attempt's phase record; return once it is committed. Concurrent
         attempts' records share a commit (``group_commit``): the write-ahead rule holds per
         attempt, since each waits for the commit that holds its own record."""
+        if not GROUP_COMMIT:
+            return await self.db(fn, *args, **kwargs)
         return await self.group.run(fn, *args, **kwargs)
 
     def _log(self, action: str, job: ChargeJob, **extra: Any) -> None:
