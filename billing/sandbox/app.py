@@ -141,7 +141,7 @@ class Sandbox:
             retry_after = None
         response = self._response(status, payload, decision, request_id, retry_after)
         self.state.record_request(request.method, request.url.path, raw_location, status, mono,
-                                  mono + self.epoch_offset, plan.label)
+                                  mono + self.epoch_offset, plan.label, plan.hold_s)
         if plan.hold_s:
             await asyncio.sleep(plan.hold_s)  # processed; the answer is held (A29)
         return LostResponse(response) if plan.lose_response else response

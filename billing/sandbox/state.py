@@ -69,12 +69,13 @@ class RequestRecord:
     epoch: float
     sandbox_time: datetime
     fault: str | None
+    hold_s: float = 0.0  # how long its answer was held after Toast acted on it
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "method": self.method, "path": self.path,
                 "location": self.location, "status": self.status, "monotonic": self.monotonic,
                 "epoch": self.epoch, "sandboxTime": self.sandbox_time.isoformat(),
-                "fault": self.fault}
+                "fault": self.fault, "holdS": self.hold_s}
 
 
 @dataclass(slots=True)
@@ -246,9 +247,10 @@ class SandboxState:
     # request log ----------------------------------------------------------------------
     def record_request(
         self, method: str, path: str, location: str | None, status: int,
-        mono: float, epoch: float, fault: str | None,
+        mono: float, epoch: float, fault: str | None, hold_s: float = 0.0,
     ) -> None:
         self.requests.append(RequestRecord(
             seq=next(self._seq), method=method, path=path, location=location, status=status,
             monotonic=mono, epoch=epoch, sandbox_time=self.clock.now(), fault=fault,
+            hold_s=hold_s,
         ))
