@@ -16,7 +16,9 @@ dispatcher holding it loses its claim), and its ``notice`` row is removed, so an
 dispatched yet yields no email either (``billing.notify.facts``). Should they take the skip
 back before the cutoff, they are chargeable again and are told again: the next scan makes a
 new notice with the amount as it is then (within the window, at once). A notice already sent
-(or on the wire) stands: the member was told.
+(or on the wire) stands: the member was told. A hold that covers the release, or a
+cancellation, withdraws the same way (``withdraw_not_chargeable``); a hold that ends before
+the release is charged leaves the notice standing.
 """
 
 from __future__ import annotations
@@ -104,11 +106,14 @@ def _tell(session: Session, release_id: int, ids: list[int], now: datetime) -> i
     return created
 
 
-def withdraw(session: Session, release_id: int, membership_id: int, *, now: datetime) -> bool:
-    """The member skipped: withdraw their release notice unless it has left (True when one
-    was withdrawn). In the caller's transaction; the notice's event row is locked first
-    (PostgreSQL), so a dispatcher enqueuing it either finishes first (its email is then
-    withdrawn here) or skips it and later finds the notice gone."""
+def withdraw(
+    session: Session, release_id: int, membership_id: int, *, now: datetime,
+    why: str = "the member skipped the release",
+) -> bool:  # fmt: skip
+    """The member is not charged for this release (``why``): withdraw their release notice
+    unless it has left (True when one was withdrawn). In the caller's transaction; the notice's
+    event row is locked first (PostgreSQL), so a dispatcher enqueuing it either finishes first
+    (its email is then withdrawn here) or skips it and later finds the notice gone."""
     key = clubs_store.charge_key(release_id, membership_id)
     notice = session.exec(select(Notice).where(Notice.kind == KIND, Notice.key == key)).first()
     if notice is None:
@@ -120,9 +125,32 @@ def withdraw(session: Session, release_id: int, membership_id: int, *, now: date
         return False  # sent, on the wire or maybe delivered: the member was told
     for email in emails:
         email.status, email.updated_at = Status.WITHDRAWN, now
-        email.error = "withdrawn: the member skipped the release"
+        email.error = f"withdrawn: {why}"
     session.delete(notice)
     events.emit(session, at=now, entity="membership", entity_id=membership_id,
-                type="release_notice_withdrawn", release_id=release_id,
+                type="release_notice_withdrawn", release_id=release_id, why=why,
                 emails=len(emails))  # fmt: skip
     return True
+
+
+def withdraw_not_chargeable(
+    session: Session, membership_id: int, *, now: datetime, why: str
+) -> int:
+    """After a hold or a cancellation: withdraw the member's notices (not left yet) of open
+    releases that would no longer charge them. A hold that ends before a release is charged
+    leaves its notice standing. Returns how many were withdrawn."""
+    told = select(Notice.key).where(Notice.kind == KIND,
+                                    col(Notice.key).endswith(f":member:{membership_id}"))
+    releases = sorted({k[0] for k in map(clubs_store.parse_key, session.exec(told).all())
+                       if k is not None and k[1] == membership_id})  # fmt: skip
+    withdrawn = 0
+    for release_id in releases:
+        release = clubs_store.release(session, release_id)
+        if release.status != "open":
+            continue  # approved or later: its charges and notices are the release's own affair
+        [row] = preview.rows(session, release, only={membership_id}, now=now)
+        if row["category"] != "chargeable" and withdraw(
+            session, release_id, membership_id, now=now, why=why
+        ):
+            withdrawn += 1
+    return withdrawn

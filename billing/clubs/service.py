@@ -191,6 +191,10 @@ def hold(session: Session, member: Membership, *, until: date | None, now: datet
     member.hold_until = until
     events.emit(session, at=now, entity="membership", entity_id=member.id or 0,
                 type=target, until=None if until is None else until.isoformat())  # fmt: skip
+    if target == "on_hold":
+        session.flush()
+        notices.withdraw_not_chargeable(session, member.id or 0, now=now,
+                                        why="the membership is on hold")  # fmt: skip
 
 
 def cancel(session: Session, member: Membership, *, now: datetime) -> None:
@@ -200,6 +204,9 @@ def cancel(session: Session, member: Membership, *, now: datetime) -> None:
     member.status = rules.membership_move(member.status, "cancelled")
     member.cancelled_at = now
     events.emit(session, at=now, entity="membership", entity_id=member.id or 0, type="cancelled")
+    session.flush()
+    notices.withdraw_not_chargeable(session, member.id or 0, now=now,
+                                    why="the membership was cancelled")  # fmt: skip
     if member.mandate_id is None:
         return
     mandate = clubs_store.current_mandates(session, {member.mandate_id}).get(member.mandate_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlmodel import select
 
 from billing.clubs import notices, preview, rules, service
 from billing.clubs import store as clubs_store
@@ -14,7 +15,7 @@ from billing.domain.states import ChargeStatus
 from billing.notify import outbox as outbox_store
 from billing.notify.rules import Status
 from billing.sandbox import SandboxHandle
-from billing.store.tables import Customer
+from billing.store.tables import Customer, Event
 from tests.clubs.club_world import make_club
 from tests.engine.conftest import START
 from tests.engine.world import World, world
@@ -189,6 +190,42 @@ async def test_a_skip_withdraws_the_queued_notice_and_taking_it_back_tells_again
         assert keys == sorted(clubs_store.charge_key(rid, m) for m in (late, stays))
         assert {c.status for c in cw.club_charges()} == {ChargeStatus.PAID}
         assert cw.shipment(rid, early).status == "skipped"
+
+
+async def test_a_hold_over_the_release_or_a_cancellation_withdraws_the_queued_notice(
+    sandbox: SandboxHandle, sqlite_url: str, mailbox: Mailbox
+) -> None:
+    async with world(sandbox, sqlite_url, START) as w:
+        config = club.settings(sandbox, sqlite_url, mailbox)
+        cw = make_club(w, now=START, auto_approve=True, notice_days=7)
+        held = await cw.member()  # on hold past the release
+        back = await cw.member()  # on hold, back before the release is charged
+        gone = await cw.member()  # cancels
+        stays = await cw.member()
+        rid = cw.release("Winter 2027", PROCESS_ON, LINES)
+        emails = _emails(w, [held, back, gone, stays])
+        inside = datetime(2027, 1, 26, tzinfo=UTC)
+        # Given the four notices made, not dispatched yet
+        assert notices.scan(w.store, now=inside) == 4
+        # When one member holds past the release, one holds until before it, one cancels
+        with w.store.transaction() as session:
+            service.hold(session, clubs_store.membership(session, held),
+                         until=date(2027, 3, 1), now=inside)  # fmt: skip
+            service.hold(session, clubs_store.membership(session, back),
+                         until=date(2027, 1, 28), now=inside)  # fmt: skip
+            service.cancel(session, clubs_store.membership(session, gone), now=inside)
+        # Then only the notices of members still charged go out, once each
+        await run(w, config, datetime(2027, 2, 3, tzinfo=UTC))
+        sent = [m.rcpt_tos[0] for m in mailbox.messages()
+                if m.message["Subject"].startswith("Cellar Club:")]  # fmt: skip
+        assert sorted(sent) == sorted([emails[back], emails[stays]])
+        keys = sorted(c.source_key or "" for c in cw.club_charges())
+        assert keys == sorted(clubs_store.charge_key(rid, m) for m in (back, stays))
+        assert cw.shipment(rid, held).status == "on_hold"
+        with w.store.transaction() as session:
+            why = sorted(e.data.get("why", "") for e in session.exec(
+                select(Event).where(Event.type == "release_notice_withdrawn")).all())
+        assert why == ["the membership is on hold", "the membership was cancelled"]
 
 
 async def test_a_skip_after_the_notice_was_sent_withdraws_nothing(
