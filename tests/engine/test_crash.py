@@ -6,6 +6,7 @@ authorization is on a check within Toast's 5 minutes (checked in the sandbox's l
 from __future__ import annotations
 
 import random
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -66,13 +67,20 @@ def live_sandbox() -> Iterator[SandboxHandle]:
         yield handle
 
 
-def wait_for_a_hold(base_url: str, *, since: float, log: Path, timeout_s: float = 120.0) -> None:
+def wait_for_a_hold(
+    base_url: str, proc: subprocess.Popen[bytes], *, since: float, log: Path,
+    timeout_s: float = 120.0,
+) -> None:  # fmt: skip
     """Until the sandbox holds an answer to a request sent after ``since`` (the sandbox logs a
-    request before holding its answer; CLOCK_MONOTONIC is shared by the processes)."""
+    request before holding its answer; CLOCK_MONOTONIC is shared by the processes) to the
+    worker ``proc``, which must not exit meanwhile."""
     deadline = time.monotonic() + timeout_s
     found: list[dict[str, Any]] = []
     with httpx.Client(base_url=base_url, timeout=30) as http:
         while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"the worker exited with {proc.returncode} before a hold; "
+                                     f"log: {log.read_text()[-4000:]}")  # fmt: skip
             found = http.get("/__sandbox__/requests").json()["items"]
             now = time.monotonic()
             if any(r["fault"] == "held_response" and since <= r["monotonic"] <= now
@@ -118,7 +126,7 @@ async def test_kills_and_deploys_never_duplicate_nor_void(
                 wait_running(proc, status)
             if not deploy and len(kills) < FORCED_IN_HOLD:
                 # Forced, not hoped for: this kill waits until Toast holds an answer to this worker
-                wait_for_a_hold(live_sandbox.base_url, since=spawned, log=log)
+                wait_for_a_hold(live_sandbox.base_url, proc, since=spawned, log=log)
             else:
                 time.sleep(rng.uniform(0.6, 2.0))
         except BaseException:
