@@ -86,8 +86,14 @@ _ONE = {
                        ).columns(**_TYPES),
     "sqlite": text(_COLUMNS + "WHERE location_guid = :location").columns(**_TYPES),
 }
+# A take also stamps ``logged_at``: the send log (the previous owner's, which the taker carries
+# on) is complete as of now, since the taker has sent nothing yet. Without it, a worker that
+# died before its first renew left the registration's epoch there, and the next owner assumed
+# it had sent flat out since 1970: the largest limit's worth of sends (10,000: the location
+# blocked for 15 minutes; 10 million at the crash test's limits: every heartbeat then spent
+# seconds bucketing them, and that worker sent nothing for minutes).
 _TAKE = _instants(
-    "UPDATE location_lease SET owner = :owner, expires_at = :until "
+    "UPDATE location_lease SET owner = :owner, expires_at = :until, logged_at = :now "
     "WHERE location_guid = :location AND (owner = :owner OR owner IS NULL OR expires_at <= :now)",
     "until", "now",
 )  # fmt: skip

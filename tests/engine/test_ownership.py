@@ -122,3 +122,35 @@ def test_workers_split_locations_hand_over_and_never_overlap(backend: str, tmp_p
         asyncio.run(run())
     finally:
         store.dispose()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_worker_dead_before_its_first_renew_costs_the_next_owner_one_lease_of_sends(
+    backend: str, tmp_path: Path
+) -> None:
+    store = Store.from_url(migrated_database_url(backend, tmp_path))
+    wall = FakeClock(T0)
+    try:
+        _seed_locations(store)
+        a, b = _worker(store, "a", wall), _worker(store, "b", wall)
+
+        async def run() -> None:
+            # Given a worker that took every location, then died before renewing any lease
+            await a.refresh(set(), business_now=T0, force=True)
+            assert a.claimable() == LOCS
+            wall.advance(timedelta(seconds=31))  # its 30 s leases lapse
+            # When another worker takes them over
+            await b.refresh(set(), business_now=T0, force=True)
+            assert sorted(b.owned) == LOCS
+            # Then it assumes the dead one sent flat out for the lease it held (20/s for 30 s,
+            # plus a window), not the 15-minute limit's 10,000 (which blocked each location for
+            # 15 minutes: the lease's registration epoch was taken for its last write)
+            for loc in LOCS:
+                instants, _ = b.limiter.export(loc)
+                assert len(instants) == 20 * (30 + 1)
+
+        asyncio.run(run())
+    finally:
+        store.dispose()

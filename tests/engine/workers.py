@@ -24,7 +24,7 @@ def worker_env(sandbox: SandboxHandle, database_url: str, **scheduler: object) -
         "BILLING_TOAST__RATE_PER_15MIN": "10000000",
         "BILLING_TOAST__RETRY_BASE_DELAY_S": "0.02",
         "BILLING_TOAST__RETRY_MAX_DELAY_S": "0.2",
-        "BILLING_LOG_LEVEL": "WARNING",
+        "BILLING_LOG_LEVEL": os.environ.get("DEBUG_WORKER_LOG", "WARNING"),
     }
     env |= {f"BILLING_SCHEDULER__{k.upper()}": str(v) for k, v in scheduler.items()}
     return env
