@@ -26,7 +26,7 @@ from billing.toast.payment_intents import PaymentIntents
 from billing.toast.payment_methods import PaymentMethods
 from billing.toast.ratelimit import RateLimiter, Sleep
 from billing.toast.setup_intents import SetupIntents
-from billing.toast.transport import PerLocationTransport
+from billing.toast.transport import ToastHTTPClient
 
 
 class ToastClient:
@@ -70,10 +70,9 @@ class ToastClient:
         token_cache: auth.TokenCache | None = None,
         max_connections: int = 100,
     ) -> ToastClient:
-        """Build with its own ``httpx.AsyncClient`` (closed by ``aclose``), one connection pool
-        per location (``billing.toast.transport``)."""
-        transport = PerLocationTransport(limits=httpx.Limits(max_connections=max_connections))
-        http = httpx.AsyncClient(transport=transport, follow_redirects=False)
+        """Build with its own HTTP client (closed by ``aclose``): httpx's API on aiohttp's
+        connection pool, with no cookie jar (``billing.toast.transport``: why)."""
+        http = ToastHTTPClient(max_connections=max_connections)
         return cls(
             http=http,
             settings=settings,

@@ -15,6 +15,7 @@ from billing.sandbox import SandboxConfig, running_sandbox
 from billing.sandbox.remote import SandboxControl
 from billing.settings import ToastSettings
 from billing.toast import InMemoryTokenCache, ToastClient
+from billing.toast.transport import AiohttpTransport
 
 LOC_A = "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a01"
 LOC_B = "0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"
@@ -83,13 +84,15 @@ def settings_for(sandbox: Any) -> Callable[..., ToastSettings]:
 async def make_client(
     settings_for: Callable[..., ToastSettings], clock: ShiftedClock
 ) -> AsyncIterator[Callable[..., ToastClient]]:
-    """Build clients, each on its own AsyncClient; all are closed at teardown."""
+    """Build clients, each on its own AsyncClient over the production transport (unless
+    ``http_kw`` names another); all are closed at teardown."""
     opened: list[httpx.AsyncClient] = []
 
     def make(
         *, settings: ToastSettings | None = None, http_kw: dict[str, Any] | None = None, **kw: Any
     ) -> ToastClient:
-        http = httpx.AsyncClient(**(http_kw or {}))
+        options = {"transport": AiohttpTransport(), **(http_kw or {})}
+        http = httpx.AsyncClient(**options)
         opened.append(http)
         kw.setdefault("token_cache", InMemoryTokenCache())
         kw.setdefault("rng", random.Random(1))
