@@ -40,6 +40,29 @@ class _Rows:
     charge: Charge | None
 
 
+def prefetch(session: Session, events: list[Event]) -> list[object]:
+    """Load, a few queries for the whole batch, the rows ``gather`` reads for charge events
+    (the charge, its mandate, customer, subscription and plan), so its ``session.get`` calls
+    find them in the identity map instead of one SELECT each: five per receipt, by profile
+    ~14% of a worker's CPU. The caller keeps the returned rows referenced while it gathers
+    (the identity map holds them weakly)."""
+    kept: list[object] = []
+
+    def load(table: Any, ids: set[Any]) -> list[Any]:
+        if not ids:
+            return []
+        found = list(session.exec(select(table).where(table.id.in_(sorted(ids)))).all())
+        kept.extend(found)
+        return found
+
+    charges = load(Charge, {e.entity_id for e in events if e.entity == "charge"})
+    mandates = load(Mandate, {c.mandate_id for c in charges})
+    load(Customer, {m.customer_id for m in mandates})
+    subs = load(Subscription, {c.subscription_id for c in charges if c.subscription_id})
+    load(Plan, {s.plan_id for s in subs})
+    return kept
+
+
 def gather(session: Session, event: Event, kind: Kind, notify: NotifySettings) -> Facts | None:
     """The facts of ``kind`` for ``event``, or None when there is nobody to tell."""
     gather_rows = {"charge": _charge_rows, "mandate": _mandate_rows,

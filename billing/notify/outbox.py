@@ -38,6 +38,7 @@ def enqueue(
             query = query.with_for_update(skip_locked=True)
         events = list(session.exec(query).all())
         targets = endpoints.live(session) if events else []
+        kept = facts.prefetch(session, events)  # noqa: F841  (held while the batch is gathered)
         for event in events:
             _email(session, event, notify, now)
             _deliveries(session, event, targets, now, window)
