@@ -4,6 +4,7 @@ wait, the 15-minute log carried over, and never two owners at once."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,79 +79,80 @@ def _worker(store: Store, name: str, wall: FakeClock) -> Ownership:
     return Ownership(store=store, limiter=limiter, owner=name, lease_s=30, wall=wall)
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    ids=["sqlite", "postgresql"],
 )
-def test_workers_split_locations_hand_over_and_never_overlap(backend: str, tmp_path: Path) -> None:
-    store = Store.from_url(migrated_database_url(backend, tmp_path))
+def pair(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Ownership, Ownership, FakeClock]]:
+    """Two workers, a and b, on one store with the five locations registered (free)."""
+    store = Store.from_url(migrated_database_url(request.param, tmp_path))
     wall = FakeClock(T0)
     try:
         _seed_locations(store)
-        a, b = _worker(store, "a", wall), _worker(store, "b", wall)
-
-        async def run() -> None:
-            await a.refresh(set(), business_now=T0, force=True)
-            assert a.claimable() == LOCS  # alone: it takes everything
-            await a.limiter.acquire(LOCS[0])
-            a.limiter.done(LOCS[0])
-            await b.refresh(set(), business_now=T0, force=True)
-            assert b.claimable() == []  # all held by a
-            # a sees two live workers: 3 is its most; busy locations are not given up yet
-            await a.refresh({LOCS[0]}, business_now=T0, force=True)
-            assert len(a.claimable()) == 3
-            assert LOCS[0] in a.owned
-            wall.advance(timedelta(seconds=1))
-            await b.refresh(set(), business_now=T0, force=True)
-            assert len(b.owned) == 2
-            assert not a.owned & b.owned
-            # b may send there only one window after a let go (a clean release)
-            for loc in b.owned:
-                state = b.limiter._key(loc)
-                assert state.send_from == pytest.approx(
-                    wall.monotonic() - 1 + 1 + ownership.HANDOVER_MARGIN_S
-                )
-            # a is stopped: b takes the rest without waiting a lease (clean releases)
-            await a.release_all(set())
-            wall.advance(timedelta(seconds=1))
-            await b.refresh(set(), business_now=T0, force=True)
-            await b.refresh(set(), business_now=T0, force=True)
-            assert sorted(b.owned) == LOCS
-            # the request a sent at LOCS[0] is in b's 15-minute count
-            instants, _ = b.limiter.export(LOCS[0])
-            assert len(instants) == 1
-
-        asyncio.run(run())
+        yield _worker(store, "a", wall), _worker(store, "b", wall), wall
     finally:
         store.dispose()
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-def test_a_worker_dead_before_its_first_renew_costs_the_next_owner_one_lease_of_sends(
-    backend: str, tmp_path: Path
+def test_workers_split_locations_hand_over_and_never_overlap(
+    pair: tuple[Ownership, Ownership, FakeClock],
 ) -> None:
-    store = Store.from_url(migrated_database_url(backend, tmp_path))
-    wall = FakeClock(T0)
-    try:
-        _seed_locations(store)
-        a, b = _worker(store, "a", wall), _worker(store, "b", wall)
+    a, b, wall = pair
 
-        async def run() -> None:
-            # Given a worker that took every location, then died before renewing any lease
-            await a.refresh(set(), business_now=T0, force=True)
-            assert a.claimable() == LOCS
-            wall.advance(timedelta(seconds=31))  # its 30 s leases lapse
-            # When another worker takes them over
-            await b.refresh(set(), business_now=T0, force=True)
-            assert sorted(b.owned) == LOCS
-            # Then it assumes the dead one sent flat out for the lease it held (20/s for 30 s,
-            # plus a window), not the 15-minute limit's 10,000 (which blocked each location for
-            # 15 minutes: the lease's registration epoch was taken for its last write)
-            for loc in LOCS:
-                instants, _ = b.limiter.export(loc)
-                assert len(instants) == 20 * (30 + 1)
+    async def run() -> None:
+        await a.refresh(set(), business_now=T0, force=True)
+        assert a.claimable() == LOCS  # alone: it takes everything
+        await a.limiter.acquire(LOCS[0])
+        a.limiter.done(LOCS[0])
+        await b.refresh(set(), business_now=T0, force=True)
+        assert b.claimable() == []  # all held by a
+        # a sees two live workers: 3 is its most; busy locations are not given up yet
+        await a.refresh({LOCS[0]}, business_now=T0, force=True)
+        assert len(a.claimable()) == 3
+        assert LOCS[0] in a.owned
+        wall.advance(timedelta(seconds=1))
+        await b.refresh(set(), business_now=T0, force=True)
+        assert len(b.owned) == 2
+        assert not a.owned & b.owned
+        # b may send there only one window after a let go (a clean release)
+        for loc in b.owned:
+            state = b.limiter._key(loc)
+            assert state.send_from == pytest.approx(
+                wall.monotonic() - 1 + 1 + ownership.HANDOVER_MARGIN_S
+            )
+        # a is stopped: b takes the rest without waiting a lease (clean releases)
+        await a.release_all(set())
+        wall.advance(timedelta(seconds=1))
+        await b.refresh(set(), business_now=T0, force=True)
+        await b.refresh(set(), business_now=T0, force=True)
+        assert sorted(b.owned) == LOCS
+        # the request a sent at LOCS[0] is in b's 15-minute count
+        instants, _ = b.limiter.export(LOCS[0])
+        assert len(instants) == 1
 
-        asyncio.run(run())
-    finally:
-        store.dispose()
+    asyncio.run(run())
+
+
+def test_a_worker_dead_before_its_first_renew_costs_the_next_owner_one_lease_of_sends(
+    pair: tuple[Ownership, Ownership, FakeClock],
+) -> None:
+    a, b, wall = pair
+
+    async def run() -> None:
+        # Given a worker that took every location, then died before renewing any lease
+        await a.refresh(set(), business_now=T0, force=True)
+        assert a.claimable() == LOCS
+        wall.advance(timedelta(seconds=31))  # its 30 s leases lapse
+        # When another worker takes them over
+        await b.refresh(set(), business_now=T0, force=True)
+        assert sorted(b.owned) == LOCS
+        # Then it assumes the dead one sent flat out for the lease it held (20/s for 30 s,
+        # plus a window), not the 15-minute limit's 10,000 (which blocked each location for
+        # 15 minutes: the lease's registration epoch was taken for its last write)
+        for loc in LOCS:
+            instants, _ = b.limiter.export(loc)
+            assert len(instants) == 20 * (30 + 1)
+
+    asyncio.run(run())
