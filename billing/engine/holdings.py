@@ -27,6 +27,18 @@ class Holdings:
     def ids(self) -> list[int]:
         return sorted(self._ids)
 
+    def least_held_first(self, locations: list[str], turn: int = 0) -> list[str]:
+        """``locations`` with those holding the fewest attempts first; ties in an order that
+        turns with ``turn``. A claim gives out its batch in this order, so when a batch cannot
+        give every location a share, the shortfall falls on the busiest and moves from claim
+        to claim: no location is left for last, where its rate limit alone would set the pace
+        of a sweep's tail."""
+        if not locations:
+            return []
+        start = turn % len(locations)
+        turned = locations[start:] + locations[:start]
+        return sorted(turned, key=lambda loc: self._at.get(loc, 0))
+
     def locations(self) -> set[str]:
         return {loc for loc in self._at if loc is not None}
 

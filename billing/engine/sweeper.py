@@ -133,6 +133,7 @@ class Engine:
         self.stopping = False
         self._lanes: dict[str, asyncio.Lock] = {}
         self._waiting: dict[int, ChargeJob] = {}  # claimed, waiting for a slot: not sent yet
+        self._claims = 0  # turns the order locations are offered to a claim in
         self._finished_while_stopping = 0
         self._released = 0
         self._login_alerted = False
@@ -264,7 +265,9 @@ class Engine:
         if self._check_login(self.clock.now()):
             return []
         held = set(self.gate.held(self.clock.monotonic()))
-        return [loc for loc in mine if loc not in held]
+        self._claims += 1
+        free = [loc for loc in mine if loc not in held]
+        return self.charger.holdings.least_held_first(free, self._claims)
 
     def _check_login(self, now: datetime) -> bool:
         """True while the Toast login is not allowed (no token, budget spent): one ERROR line,

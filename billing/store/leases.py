@@ -77,10 +77,14 @@ def claim_due(
         # A fair share of the batch at each location first: charges due at one instant (a club
         # release, a month's renewals) would otherwise be claimed one location at a time, and
         # every other location's rate limit would sit idle while the first one's is the bound.
+        # When the batch is too small to give each an equal share, the first in the caller's
+        # order get theirs (the sweeper puts the least busy first, turning ties).
         share = -(-limit // len(only_locations))
         for location in only_locations:
             found = db.execute(scan, {**params, "only": [location], "limit": share})
             ids += [row[0] for row in found]
+            if len(ids) >= limit:
+                break
     if only_locations is not None:
         params["only"] = only_locations
     if len(ids) < limit:  # the rest of the batch from wherever there is more work

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import timedelta
 
 from sqlmodel import select
 
+from billing.engine.holdings import Holdings
 from billing.store import leases
 from billing.store.db import Store
 from billing.store.tables import Charge
@@ -106,6 +108,12 @@ def _locations_of(store: Store, ids: list[int]) -> list[str]:
         return [r.location_guid for r in rows]
 
 
+def _location_by_id(store: Store, ids: list[int]) -> dict[int, str]:
+    with store.transaction() as session:
+        rows = session.exec(select(Charge).where(Charge.id.in_(ids))).all()  # type: ignore[union-attr]
+        return {r.id or 0: r.location_guid for r in rows}
+
+
 def test_a_batch_takes_a_fair_share_at_each_owned_location(store: Store) -> None:
     # Given 40 charges due at one instant at each of 4 locations (ids location after location)
     _seed_at_locations(store, dict.fromkeys(LOCATIONS, 40))
@@ -126,3 +134,29 @@ def test_the_rest_of_a_batch_comes_from_where_the_work_is(store: Store) -> None:
     # Then the batch is still full, and nothing is claimed twice
     assert len(ids) == len(set(ids)) == 8
     assert sorted(_locations_of(store, ids)) == sorted([LOCATIONS[0]] * 7 + [LOCATIONS[1]])
+
+
+def test_batches_too_small_for_every_location_leave_none_for_last(store: Store) -> None:
+    # Given 6 charges due at each of 4 locations, and a worker whose batches hold 3
+    _seed_at_locations(store, dict.fromkeys(LOCATIONS, 6))
+    holdings = Holdings()
+    drained: list[list[str]] = []
+    for turn in range(8):
+        # When it claims, offering its locations least held first (as the sweeper does), and
+        # finishes each batch before the next claim
+        order = holdings.least_held_first(LOCATIONS, turn)
+        with store.transaction() as session:
+            ids = leases.claim_due(session, owner="w1", now=NOW, lease_s=60, limit=3,
+                                   only_locations=order)  # fmt: skip
+        at = _location_by_id(store, ids)
+        for charge_id in ids:
+            holdings.add(charge_id, at[charge_id])
+        drained.append([at[charge_id] for charge_id in ids])
+        for charge_id in ids:
+            holdings.discard(charge_id)
+    # Then the short share turns: after every 4 claims (12 charges) each location has had 3,
+    # where a fixed order would leave the last location nothing until the others ran dry
+    for end in (4, 8):
+        counts = Counter(loc for batch in drained[:end] for loc in batch)
+        assert [counts[loc] for loc in LOCATIONS] == [3 * end // 4] * 4
+    assert sum(len(batch) for batch in drained) == 24
