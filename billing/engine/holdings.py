@@ -28,11 +28,12 @@ class Holdings:
         return sorted(self._ids)
 
     def least_held_first(self, locations: list[str], turn: int = 0) -> list[str]:
-        """``locations`` with those holding the fewest attempts first; ties in an order that
-        turns with ``turn``. A claim gives out its batch in this order, so when a batch cannot
-        give every location a share, the shortfall falls on the busiest and moves from claim
-        to claim: no location is left for last, where its rate limit alone would set the pace
-        of a sweep's tail."""
+        """``locations`` with those holding the fewest attempts first; ties in turn, starting
+        ``turn`` places along (the sweeper passes how many locations its claims have served, so
+        each claim starts where the last one stopped). A claim gives out its batch in this
+        order, so when a batch cannot give every location a share, the shortfall falls on the
+        busiest and moves from claim to claim: no location is left for last, where its rate
+        limit alone would set the pace of a sweep's tail."""
         if not locations:
             return []
         start = turn % len(locations)

@@ -133,7 +133,7 @@ class Engine:
         self.stopping = False
         self._lanes: dict[str, asyncio.Lock] = {}
         self._waiting: dict[int, ChargeJob] = {}  # claimed, waiting for a slot: not sent yet
-        self._claims = 0  # turns the order locations are offered to a claim in
+        self._turn = 0  # locations served by claims so far: where the next claim starts
         self._finished_while_stopping = 0
         self._released = 0
         self._login_alerted = False
@@ -265,9 +265,8 @@ class Engine:
         if self._check_login(self.clock.now()):
             return []
         held = set(self.gate.held(self.clock.monotonic()))
-        self._claims += 1
         free = [loc for loc in mine if loc not in held]
-        return self.charger.holdings.least_held_first(free, self._claims)
+        return self.charger.holdings.least_held_first(free, self._turn)
 
     def _check_login(self, now: datetime) -> bool:
         """True while the Toast login is not allowed (no token, budget spent): one ERROR line,
@@ -318,6 +317,7 @@ class Engine:
                     self.charger.holdings.add(job.attempt_id, job.location_guid)
                 running |= {asyncio.create_task(self._collect(job)) for job in jobs}
                 total += len(jobs)
+                self._turn += len({job.location_guid for job in jobs})
                 continue
             exhausted = exhausted or self.stopping
             if running:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -17,7 +19,7 @@ from billing.manage import alerts
 from billing.sandbox import SandboxConfig, SandboxHandle, running_sandbox
 from billing.sandbox.remote import lose_response
 from billing.store.db import Store
-from billing.store.tables import Attempt
+from billing.store.tables import Attempt, Charge
 from tests.engine.conftest import LOC_A, LOC_B, START
 from tests.engine.world import World, engine_settings, wait_for, world
 
@@ -188,3 +190,49 @@ async def test_a_spent_login_budget_stops_new_charges_and_resumes_when_allowed(
         assert w.engine.health.problems == []
         issued = (await w.control.stats())["loginsIssued"]
         assert issued == 3  # two in the first hour, one after it
+
+
+SIX = tuple(str(uuid.UUID(int=0x5B1E2D3C4B5A49788A6B5C4D3E2F1A01 + n)) for n in range(6))
+
+
+@pytest.fixture
+def six_locations() -> Iterator[SandboxHandle]:
+    config = SandboxConfig(locations=SIX, rate_per_second=10_000, rate_per_15min=10_000_000)
+    with running_sandbox(config) as handle:
+        yield handle
+
+
+async def test_a_sweep_reaches_every_location_early_when_batches_are_smaller(
+    six_locations: SandboxHandle, sqlite_url: str
+) -> None:
+    # Given 5 fees due at each of 6 locations, and a worker with 2 slots that claims at most 4
+    # charges at a time (fewer than its locations)
+    async with world(six_locations, sqlite_url, SystemClock().now()) as w:
+        for location in SIX:
+            w.location = location
+            for n in range(5):
+                await w.fee(amount=1000 + n)
+    settings = engine_settings(
+        six_locations, sqlite_url, concurrency=2, claim_batch_size=4, tick_interval_s=0.2
+    )
+    store = Store.from_url(sqlite_url)
+    stop = asyncio.Event()
+    try:
+        async with wiring.engine(settings, clock=SystemClock(), store=store) as engine:
+            serving = asyncio.create_task(runner.serve(engine, stop=stop))
+            # When it sweeps them all
+            await wait_for(
+                lambda: sum(a.status == AttemptStatus.SUCCEEDED for a in attempts(store)) == 30,
+                what="every fee paid",
+            )
+            stop.set()
+            await asyncio.wait_for(serving, 60)
+        # Then its first 12 attempts already reached all six locations: a batch too small for
+        # every location gives its shortfall to different locations each time, never leaving
+        # the same ones for the end (a fixed order served 4 locations until they ran dry)
+        with store.transaction() as session:
+            where = dict(session.exec(select(Charge.id, Charge.location_guid)).all())
+        first = [where[a.charge_id] for a in attempts(store)[:12]]
+        assert set(first) == set(SIX), Counter(first)
+    finally:
+        store.dispose()

@@ -141,9 +141,10 @@ def test_batches_too_small_for_every_location_leave_none_for_last(store: Store) 
     _seed_at_locations(store, dict.fromkeys(LOCATIONS, 6))
     holdings = Holdings()
     drained: list[list[str]] = []
-    for turn in range(8):
-        # When it claims, offering its locations least held first (as the sweeper does), and
-        # finishes each batch before the next claim
+    turn = 0
+    for _ in range(8):
+        # When it claims, offering its locations least held first and starting where the last
+        # claim stopped (as the sweeper does), and finishes each batch before the next claim
         order = holdings.least_held_first(LOCATIONS, turn)
         with store.transaction() as session:
             ids = leases.claim_due(session, owner="w1", now=NOW, lease_s=60, limit=3,
@@ -152,6 +153,7 @@ def test_batches_too_small_for_every_location_leave_none_for_last(store: Store) 
         for charge_id in ids:
             holdings.add(charge_id, at[charge_id])
         drained.append([at[charge_id] for charge_id in ids])
+        turn += len(set(drained[-1]))
         for charge_id in ids:
             holdings.discard(charge_id)
     # Then the short share turns: after every 4 claims (12 charges) each location has had 3,
