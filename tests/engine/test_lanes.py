@@ -15,9 +15,11 @@ from billing import wiring
 from billing.clock import SystemClock
 from billing.domain.states import AttemptStatus, ChargeStatus
 from billing.engine import phases, recovery, runner
+from billing.engine.sweeper import StopReport
 from billing.manage import alerts
 from billing.sandbox import SandboxConfig, SandboxHandle, running_sandbox
 from billing.sandbox.remote import lose_response
+from billing.settings import BillingSettings
 from billing.store.db import Store
 from billing.store.tables import Attempt, Charge
 from tests.engine.conftest import LOC_A, LOC_B, START
@@ -30,6 +32,19 @@ LOGIN = ("POST", r"/authentication/v1/authentication/login$")
 def attempts(store: Store) -> list[Attempt]:
     with store.transaction() as session:
         return list(session.exec(select(Attempt).order_by(Attempt.id)).all())  # type: ignore[arg-type]
+
+
+async def serve_until(
+    settings: BillingSettings, store: Store, status: AttemptStatus, count: int, *, what: str
+) -> StopReport:
+    """Run the engine until ``count`` attempts have ``status``, then stop it; its stop report."""
+    stop = asyncio.Event()
+    async with wiring.engine(settings, clock=SystemClock(), store=store) as engine:
+        serving = asyncio.create_task(runner.serve(engine, stop=stop))
+        await wait_for(lambda: sum(a.status == status for a in attempts(store)) == count,
+                       what=what)  # fmt: skip
+        stop.set()
+        return await asyncio.wait_for(serving, 60)
 
 
 @pytest.fixture
@@ -60,18 +75,12 @@ async def test_stop_releases_unsent_claims_and_finishes_in_flight_charges(
     )  # fmt: skip
     settings.toast.confirm_timeout_s = 60  # the held answers arrive, later
     store = Store.from_url(sqlite_url)
-    stop = asyncio.Event()
     try:
-        async with wiring.engine(settings, clock=SystemClock(), store=store) as engine:
-            serving = asyncio.create_task(runner.serve(engine, stop=stop))
-            # When the stop comes while two confirms are held (two claimed charges wait for a
-            # slot, which they cannot get for 5 s)
-            await wait_for(
-                lambda: sum(a.status == AttemptStatus.CONFIRM_SENT for a in attempts(store)) == 2,
-                what="two confirms in flight",
-            )
-            stop.set()
-            report = await asyncio.wait_for(serving, 60)
+        # When the stop comes while two confirms are held (two claimed charges wait for a
+        # slot, which they cannot get for 5 s)
+        report = await serve_until(
+            settings, store, AttemptStatus.CONFIRM_SENT, 2, what="two confirms in flight"
+        )
         # Then the two in flight finished their sequence and were paid, the two waiting were
         # released unsent, and the stop is clean
         assert report.clean, report.line()
@@ -216,17 +225,9 @@ async def test_a_sweep_reaches_every_location_early_when_batches_are_smaller(
         six_locations, sqlite_url, concurrency=2, claim_batch_size=4, tick_interval_s=0.2
     )
     store = Store.from_url(sqlite_url)
-    stop = asyncio.Event()
     try:
-        async with wiring.engine(settings, clock=SystemClock(), store=store) as engine:
-            serving = asyncio.create_task(runner.serve(engine, stop=stop))
-            # When it sweeps them all
-            await wait_for(
-                lambda: sum(a.status == AttemptStatus.SUCCEEDED for a in attempts(store)) == 30,
-                what="every fee paid",
-            )
-            stop.set()
-            await asyncio.wait_for(serving, 60)
+        # When it sweeps them all
+        await serve_until(settings, store, AttemptStatus.SUCCEEDED, 30, what="every fee paid")
         # Then its first 12 attempts already reached all six locations: a batch too small for
         # every location gives its shortfall to different locations each time, never leaving
         # the same ones for the end (a fixed order served 4 locations until they ran dry)
