@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from scratch import empty_schema
 
 from billing.clock import SystemClock
 from billing.engine import materialize
@@ -47,12 +47,7 @@ BILLING = str(Path(sys.executable).with_name("billing"))
 def fresh(backend: str, pg_url: str, workdir: Path, size: int) -> str:
     if backend == "sqlite":
         return f"sqlite:///{workdir / f'scale-{size}.db'}"
-    engine = create_engine(pg_url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return pg_url
+    return empty_schema(pg_url)
 
 
 def run_cli(url: str, *args: str) -> tuple[float, float]:

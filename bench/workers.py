@@ -39,8 +39,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from scratch import empty_schema
+from sqlalchemy import text
 
 from billing.clock import SystemClock
 from billing.manage import locations as location_admin
@@ -60,21 +60,8 @@ def location_guids(count: int) -> tuple[str, ...]:
 
 
 def scratch(url: str) -> str:
-    """Create the database if missing; drop and recreate its public schema."""
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                              {"n": parsed.database}).first()  # fmt: skip
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    migrate.upgrade(url)
+    """A fresh, migrated schema in the scratch database (created if missing)."""
+    migrate.upgrade(empty_schema(url))
     return url
 
 
